@@ -1,0 +1,364 @@
+"""The ``medkg`` command line: ``query``, ``validate`` and ``stats``.
+
+Options that locate resources (``--ontology-dir``, ``--data-dir``, ``--data``,
+``--cache-dir``, ``--no-cache``) are accepted before the command (global) and after it;
+the later wins. They override ``MEDKG_*`` environment variables, which override defaults.
+Every expected failure (a :class:`~medkg.errors.MedkgError`) is reported as one line on
+stderr, ``medkg: error: <what> (<where>)``, with exit status 2 for bad input or
+configuration and 1 for failed validation or an inconsistent graph.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medkg import __version__
+from medkg.config import Settings
+from medkg.errors import (
+    ConfigError,
+    InputError,
+    MedkgError,
+    SourceNotFoundError,
+    UnknownFormatError,
+    ValidationFailed,
+)
+from medkg.formats import RdfSyntax, ResultFormat
+from medkg.loading import shapes_file
+from medkg.store import GraphMode, KnowledgeGraph, QueryKind, QueryResult
+from medkg.terms import compact_iri, display
+from medkg.validation import Violation, validate
+
+app = typer.Typer(
+    name="medkg",
+    help="Query, validate and summarize the medkg knowledge graph.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+QUERY_FILE_SUFFIXES = (".rq", ".sparql")
+TABLE = "table"
+FORMAT_NAMES = (
+    TABLE,
+    *(f.cli_name for f in ResultFormat),
+    "turtle",
+    "ntriples",
+    "nquads",
+    "trig",
+    "jsonld",
+    "rdfxml",
+)
+
+OntologyDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ontology-dir", help="Directory with medkg.ttl, alignments.ttl, shapes.ttl, rules/."
+    ),
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Directory whose *.ttl files are the data.")
+]
+ExtraDataOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--data", help="Extra RDF file or directory to load (repeatable)."),
+]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Where computed closures are cached.")
+]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Recompute the closure; do not read or write the cache.")
+]
+
+
+def _overrides(
+    ontology_dir: Path | None,
+    data_dir: Path | None,
+    extra_data: list[Path] | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if ontology_dir is not None:
+        found["ontology_dir"] = ontology_dir
+    if data_dir is not None:
+        found["data_dir"] = data_dir
+    if extra_data:
+        found["extra_data"] = tuple(extra_data)
+    if cache_dir is not None:
+        found["cache_dir"] = cache_dir
+    if no_cache:
+        found["use_cache"] = False
+    return found
+
+
+def build_settings(overrides: dict[str, Any]) -> Settings:
+    """Settings from defaults < ``MEDKG_*`` environment < ``overrides`` (CLI flags)."""
+    try:
+        return Settings(**overrides)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+        raise ConfigError(f"invalid setting {name}: {first.get('msg', 'invalid value')}") from exc
+
+
+def _settings(ctx: typer.Context, local: dict[str, Any]) -> Settings:
+    merged: dict[str, Any] = dict(ctx.obj or {})
+    merged.update(local)
+    return build_settings(merged)
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Turn a MedkgError into one stderr line and the error's exit status."""
+    try:
+        yield
+    except MedkgError as exc:
+        typer.echo(f"medkg: error: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"medkg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Query, validate and summarize the medkg knowledge graph."""
+    ctx.obj = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+
+
+# --------------------------------------------------------------------------------------------
+# query
+
+
+def parse_output_format(name: str | None) -> str | ResultFormat | RdfSyntax | None:
+    """``table``, a ResultFormat, an RdfSyntax, or None (the default for the result kind)."""
+    if name is None:
+        return None
+    key = name.strip().lower()
+    if key == TABLE:
+        return TABLE
+    for result_format in ResultFormat:
+        if key == result_format.cli_name:
+            return result_format
+    try:
+        return RdfSyntax.from_name(key)
+    except UnknownFormatError:
+        raise UnknownFormatError(name, "output format", FORMAT_NAMES) from None
+
+
+def read_query(query_or_file: str) -> tuple[str, str | None]:
+    """The query text and where it came from (a file path, ``<stdin>``, or None)."""
+    if query_or_file == "-":
+        return sys.stdin.read(), "<stdin>"
+    path = Path(query_or_file)
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # e.g. an inline query longer than a file name may be
+        is_file = False
+    if is_file or query_or_file.lower().endswith(QUERY_FILE_SUFFIXES):
+        if not is_file:
+            raise SourceNotFoundError(path, "query file")
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except UnicodeDecodeError as exc:
+            raise InputError("query file is not UTF-8 text", where=str(path)) from exc
+        except OSError as exc:
+            raise InputError(f"cannot read query file: {exc.strerror}", where=str(path)) from exc
+    return query_or_file, None
+
+
+def _row_table(headers: list[str], rows: list[list[str]], title: str | None = None) -> Table:
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _print_table(result: QueryResult) -> None:
+    console = Console(file=sys.stdout)
+    if result.kind is QueryKind.ASK:
+        console.print("true" if result.boolean else "false")
+        return
+    if result.kind is QueryKind.SELECT:
+        headers = [f"?{v}" for v in result.variables]
+        rows = [[display(term) for term in row] for row in result.rows]
+        noun = "row" if len(rows) == 1 else "rows"
+    else:
+        headers = ["subject", "predicate", "object"]
+        rows = [
+            [display(t.subject), display(t.predicate), display(t.object)] for t in result.triples
+        ]
+        noun = "triple" if len(rows) == 1 else "triples"
+    console.print(_row_table(headers, rows))
+    console.print(f"{len(rows)} {noun}")
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    query_or_file: Annotated[
+        str,
+        typer.Argument(
+            metavar="QUERY_OR_FILE",
+            help="SPARQL text, a .rq/.sparql file, or - for standard input.",
+        ),
+    ],
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"Output format: {', '.join(FORMAT_NAMES)} "
+            "(default: table; turtle for CONSTRUCT/DESCRIBE).",
+        ),
+    ] = None,
+    asserted_only: Annotated[
+        bool, typer.Option("--asserted-only", help="Query asserted triples only.")
+    ] = False,
+    inferred_only: Annotated[
+        bool, typer.Option("--inferred-only", help="Query inferred triples only.")
+    ] = False,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Run a SPARQL query over the knowledge graph (asserted + inferred by default)."""
+    with _reported_errors():
+        fmt = parse_output_format(output_format)
+        if asserted_only and inferred_only:
+            raise InputError("--asserted-only and --inferred-only exclude each other")
+        mode = (
+            GraphMode.ASSERTED
+            if asserted_only
+            else GraphMode.INFERRED
+            if inferred_only
+            else GraphMode.ALL
+        )
+        text, source = read_query(query_or_file)
+        settings = _settings(
+            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        )
+        kg = KnowledgeGraph.open(settings)
+        result = kg.query(text, mode=mode, source=source)
+        if fmt is None:
+            fmt = RdfSyntax.TURTLE if result.kind is QueryKind.GRAPH else TABLE
+        if fmt == TABLE:
+            _print_table(result)
+            return
+        assert isinstance(fmt, ResultFormat | RdfSyntax)
+        data = result.serialize(fmt)
+    typer.echo(data, nl=False)
+
+
+# --------------------------------------------------------------------------------------------
+# validate
+
+
+def _print_violations(violations: list[Violation]) -> None:
+    for v in violations:
+        focus = compact_iri(v.focus_node) if not v.focus_node.startswith("_:") else v.focus_node
+        path = ""
+        if v.path is not None:
+            path = " " + (compact_iri(v.path) if "://" in v.path else v.path)
+        typer.echo(f"{v.severity}: {focus}{path}: {v.message}")
+
+
+@app.command("validate")
+def validate_command(
+    ctx: typer.Context,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Validate asserted + inferred triples against ontology/shapes.ttl (exit 1 if not)."""
+    with _reported_errors():
+        settings = _settings(
+            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        )
+        kg = KnowledgeGraph.open(settings)
+        shapes = shapes_file(kg.resources)
+        violations = validate(kg, shapes)
+        if violations:
+            _print_violations(violations)
+            raise ValidationFailed(violations, shapes)
+        typer.echo(f"conforms: the knowledge graph satisfies {shapes.name}")
+
+
+# --------------------------------------------------------------------------------------------
+# stats
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Print triples per named graph and instances per class."""
+    with _reported_errors():
+        settings = _settings(
+            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        )
+        kg = KnowledgeGraph.open(settings)
+        summary = kg.stats()
+    console = Console(file=sys.stdout)
+    graphs = _row_table(
+        ["graph", "triples"],
+        [[compact_iri(g), str(n)] for g, n in summary.graphs],
+        title="Triples per named graph",
+    )
+    graphs.columns[1].justify = "right"
+    graphs.add_section()
+    graphs.add_row("total", str(summary.total_triples))
+    console.print(graphs)
+    classes = _row_table(
+        ["class", "instances"],
+        [[compact_iri(c), str(n)] for c, n in summary.classes],
+        title="Instances per class (asserted + inferred)",
+    )
+    classes.columns[1].justify = "right"
+    console.print(classes)
+    console.print(f"closure: {'from cache' if kg.from_cache else 'computed'}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app(prog_name="medkg")
+    except BrokenPipeError:  # e.g. `medkg query ... | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

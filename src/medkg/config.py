@@ -1,0 +1,100 @@
+"""Settings (``MEDKG_*`` environment, overridable by CLI flags) and resource resolution.
+
+There is deliberately no module-level settings object: callers build a :class:`Settings`
+(CLI flags passed as keyword arguments win over the environment, which wins over defaults)
+and hand it down.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from medkg.errors import ConfigError
+
+RESOURCE_NAMES = ("ontology", "data", "queries")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/medkg``, or ``~/.cache/medkg`` when XDG_CACHE_HOME is unset/empty."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "medkg"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Environment variables use the ``MEDKG_`` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDKG_", extra="forbid", frozen=True)
+
+    ontology_dir: Path | None = None
+    data_dir: Path | None = None
+    queries_dir: Path | None = None
+    extra_data: tuple[Path, ...] = ()
+    cache_dir: Path = Field(default_factory=default_cache_dir)
+    use_cache: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Resolved directories holding the ontology, the data and the stored queries."""
+
+    ontology_dir: Path
+    data_dir: Path
+    queries_dir: Path | None  # stored queries are optional: None when there are none
+
+
+def _bundled_root() -> Path:
+    """Where a (non-editable) wheel carries the project's directories."""
+    return Path(__file__).resolve().parent / "_bundled"
+
+
+def _checkout_root() -> Path:
+    """The repository checkout (editable install): ``src/medkg/config.py`` -> repo root."""
+    return Path(__file__).resolve().parents[2]
+
+
+def _find_dir(name: str, explicit: Path | None, roots: tuple[Path, ...]) -> Path | None:
+    if explicit is not None:
+        path = explicit.expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"{name} directory does not exist", where=str(path))
+        return path.resolve()
+    for root in roots:
+        candidate = root / name
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _resolve_one(name: str, explicit: Path | None, roots: tuple[Path, ...]) -> Path:
+    found = _find_dir(name, explicit, roots)
+    if found is not None:
+        return found
+    raise ConfigError(
+        f"no {name} directory found; set --{name}-dir or MEDKG_{name.upper()}_DIR",
+        where=", ".join(str(root / name) for root in roots),
+    )
+
+
+def resolve_resources(
+    settings: Settings,
+    *,
+    roots: tuple[Path, ...] | None = None,
+) -> Resources:
+    """Resolve each directory: explicit setting, else bundled copy, else repo checkout.
+
+    ``roots`` replaces the (bundled, checkout) search roots; it exists for tests.
+    """
+    search = roots if roots is not None else (_bundled_root(), _checkout_root())
+    return Resources(
+        ontology_dir=_resolve_one("ontology", settings.ontology_dir, search),
+        data_dir=_resolve_one("data", settings.data_dir, search),
+        queries_dir=_find_dir("queries", settings.queries_dir, search),
+    )

@@ -1,0 +1,208 @@
+"""The OWL 2 RL closure (owlrl) plus the project's SPARQL CONSTRUCT rules, to a fixpoint.
+
+One round = ``owlrl`` OWL 2 RL expansion of the union of all asserted graphs, then every
+rule of ``ontology/rules/*.rq`` (sorted by name) evaluated on the result, its triples
+added. Rounds repeat until a round's rules add nothing (the owlrl expansion is itself a
+fixpoint), at most :data:`MAX_ROUNDS` times. ``owl:imports`` is never interpreted.
+
+What is *inferred* is closure minus asserted, minus :func:`is_noise` triples (the
+reasoner's tautologies and bookkeeping that nobody wants to query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence, Set
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import owlrl
+import rdflib
+from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import OWL, RDF, RDFS
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.term import Node
+
+from medkg.errors import InconsistencyError, InputError, MedkgError, QuerySyntaxError
+from medkg.loading import SourceFile, read_bytes
+from medkg.namespaces import INFERRED_GRAPH, OWL_NS, PREFIXES, RDF_NS, RDFS_NS, XSD_NS
+
+#: Bump whenever the closure computation or the noise filter changes (invalidates caches).
+INFERENCE_VERSION = "1"
+
+#: owlrl's vocabulary for inconsistency reports.
+ERRNS = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
+
+MAX_ROUNDS = 10
+
+Triple = tuple[Node, Node, Node]
+
+_VOCAB_NAMESPACES = (RDF_NS, RDFS_NS, OWL_NS, XSD_NS)
+_REFLEXIVE_NOISE = frozenset(
+    {OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty, RDFS.subClassOf, RDFS.subPropertyOf}
+)
+_TOP_CLASSES = frozenset({OWL.Thing, RDFS.Resource})
+_TOP_CLASS_PREDICATES = frozenset({RDF.type, RDFS.subClassOf, RDFS.domain, RDFS.range})
+# rdf:type values that make a blank node an individual rather than a class expression.
+_INDIVIDUAL_TYPES = frozenset({OWL.Thing, OWL.NamedIndividual})
+
+
+def _in_vocab_namespace(node: Node) -> bool:
+    return isinstance(node, URIRef) and str(node).startswith(_VOCAB_NAMESPACES)
+
+
+def is_noise(triple: Triple, individual_bnodes: Set[Node] = frozenset()) -> bool:
+    """True if an inferred ``triple`` is reasoner noise that must not be kept.
+
+    Noise: a literal subject; owlrl's error bookkeeping; reflexive sameAs / equivalence /
+    subclass / subproperty; typing, subclassing, domain or range to owl:Thing or
+    rdfs:Resource; any statement about a term of the rdf/rdfs/owl/xsd vocabularies.
+
+    ``individual_bnodes`` are the blank nodes of the asserted data that stand for things
+    (see :func:`individual_bnodes`); a triple mentioning any other blank node (class
+    expressions, lists, restriction nodes) is noise.
+    """
+    s, p, o = triple
+    if isinstance(s, Literal):
+        return True
+    if str(p).startswith(str(ERRNS)) or o == ERRNS.ErrorMessage:
+        return True
+    if s == o and p in _REFLEXIVE_NOISE:
+        return True
+    if p in _TOP_CLASS_PREDICATES and o in _TOP_CLASSES:
+        return True
+    if _in_vocab_namespace(s):
+        return True
+    return any(isinstance(n, BNode) and n not in individual_bnodes for n in (s, o))
+
+
+def individual_bnodes(graph: Graph) -> frozenset[Node]:
+    """Blank nodes of ``graph`` that are individuals, i.e. not part of OWL/RDF(S) syntax.
+
+    A blank node is *syntax* when it is typed with a term of the rdf/rdfs/owl/xsd
+    vocabularies (other than owl:Thing / owl:NamedIndividual), is a list cell
+    (rdf:first/rdf:rest), or is the subject of any owl: property (restrictions,
+    class expressions, axioms).
+    """
+    candidates: set[Node] = set()
+    syntax: set[Node] = set()
+    for s, p, o in graph:
+        for node in (s, o):
+            if isinstance(node, BNode):
+                candidates.add(node)
+        if not isinstance(s, BNode):
+            continue
+        if p == RDF.type:
+            if _in_vocab_namespace(o) and o not in _INDIVIDUAL_TYPES:
+                syntax.add(s)
+        elif p in (RDF.first, RDF.rest) or str(p).startswith(OWL_NS):
+            syntax.add(s)
+    return frozenset(candidates - syntax)
+
+
+def _clashes(graph: Graph) -> list[str]:
+    messages: list[str] = []
+    for report in graph.subjects(RDF.type, ERRNS.ErrorMessage):
+        messages.extend(str(m) for m in graph.objects(report, ERRNS.error))
+    return sorted(set(messages))
+
+
+def _prepare_rule(path: Path) -> Any:
+    text = read_bytes(path).decode("utf-8")
+    try:
+        query = prepareQuery(text, initNs=PREFIXES)
+    except Exception as exc:  # pyparsing.ParseException and friends
+        line = getattr(exc, "lineno", None)
+        column = getattr(exc, "col", None)
+        message = getattr(exc, "msg", None) or str(exc)
+        raise QuerySyntaxError(
+            str(message),
+            line if isinstance(line, int) else None,
+            column if isinstance(column, int) else None,
+            source=path,
+        ) from exc
+    if query.algebra.name != "ConstructQuery":
+        raise InputError("inference rule is not a CONSTRUCT query", where=str(path))
+    return query
+
+
+def _asserted_union(dataset: Dataset) -> Graph:
+    union = Graph()
+    inferred = URIRef(INFERRED_GRAPH)
+    for context in dataset.graphs():
+        if context.identifier == inferred:
+            continue
+        for triple in context:
+            union.add(triple)
+    return union
+
+
+def compute_inferred(dataset: Dataset, rules: Sequence[Path]) -> Graph:
+    """The noise-free inferred triples of ``dataset``'s asserted graphs (not stored).
+
+    Raises InconsistencyError when owlrl reports a clash, QuerySyntaxError for a rule that
+    does not parse, MedkgError when no fixpoint is reached within MAX_ROUNDS rounds.
+    """
+    prepared = [(path, _prepare_rule(path)) for path in rules]
+    closure = _asserted_union(dataset)
+    asserted = frozenset(closure)
+    keep = individual_bnodes(closure)
+    reasoner = owlrl.DeductiveClosure(
+        owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
+    )
+    for _round in range(MAX_ROUNDS):
+        reasoner.expand(closure)
+        clashes = _clashes(closure)
+        if clashes:
+            raise InconsistencyError(clashes)
+        before = len(closure)
+        for _path, query in prepared:
+            for triple in closure.query(query):
+                closure.add(triple)  # type: ignore[arg-type]
+        if len(closure) == before:
+            break
+    else:
+        raise MedkgError(
+            f"inference did not reach a fixpoint in {MAX_ROUNDS} rounds "
+            "(does a rule construct fresh blank nodes?)",
+            where=", ".join(p.name for p in rules) or "owlrl",
+        )
+    inferred = Graph()
+    for triple in closure:
+        if triple not in asserted and not is_noise(triple, keep):
+            inferred.add(triple)
+    return inferred
+
+
+def infer(dataset: Dataset, rules: Sequence[Path]) -> Graph:
+    """Compute the inferred triples and store them as ``dataset``'s INFERRED_GRAPH."""
+    inferred = compute_inferred(dataset, rules)
+    target = dataset.graph(URIRef(INFERRED_GRAPH))
+    for triple in inferred:
+        target.add(triple)
+    return target
+
+
+def _package_version(name: str, fallback: str = "unknown") -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return fallback
+
+
+def cache_key(sources: Iterable[SourceFile], rules: Iterable[Path]) -> str:
+    """sha256 over every input's name and bytes, the rules, and the tool versions."""
+    digest = hashlib.sha256()
+    header = (
+        f"medkg-closure\0{INFERENCE_VERSION}\0rdflib={rdflib.__version__}\0"
+        f"owlrl={_package_version('owlrl')}\0pyoxigraph={_package_version('pyoxigraph')}\0"
+    )
+    digest.update(header.encode())
+    for source in sources:
+        digest.update(f"{source.name}\0{source.graph}\0".encode())
+        digest.update(hashlib.sha256(read_bytes(source.path)).digest())
+    for rule in rules:
+        digest.update(f"rules/{rule.name}\0".encode())
+        digest.update(hashlib.sha256(read_bytes(rule)).digest())
+    return digest.hexdigest()

@@ -1,0 +1,383 @@
+"""The knowledge graph: asserted + inferred quads in an in-memory pyoxigraph Store.
+
+Layout of the store:
+
+- one named graph per source file (see :mod:`medkg.loading`);
+- ``INFERRED_GRAPH`` with the noise-free inferred triples (disjoint from the asserted ones);
+- the default graph holds the *set* union of all asserted graphs. pyoxigraph's own
+  "default graph as union" option repeats a triple once per graph that holds it, which
+  is not RDF merge semantics, so the union is materialized instead.
+
+Queries pick their default graph with :class:`GraphMode`. ``SERVICE`` is refused: medkg
+never lets a query reach the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph, URIRef
+
+from medkg.cache import ClosureCache
+from medkg.config import Resources, Settings, resolve_resources
+from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
+from medkg.formats import RdfSyntax, ResultFormat
+from medkg.inference import cache_key, infer
+from medkg.loading import SourceFile, discover, discover_rules, load_dataset
+from medkg.namespaces import INFERRED_GRAPH, PREFIXES
+from medkg.terms import OxTerm, TermConverter, to_rdflib, triples_to_rdflib
+
+_INFERRED = ox.NamedNode(INFERRED_GRAPH)
+_DEFAULT = ox.DefaultGraph()
+_UNION_UPDATE = (
+    f"INSERT {{ ?s ?p ?o }} WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}"
+)
+
+
+class GraphMode(Enum):
+    """Which triples a query's default graph holds."""
+
+    ALL = "all"  # asserted union + inferred
+    ASSERTED = "asserted"  # asserted union only
+    INFERRED = "inferred"  # inferred only
+
+
+class QueryKind(Enum):
+    SELECT = "select"
+    ASK = "ask"
+    GRAPH = "graph"  # CONSTRUCT or DESCRIBE
+
+
+# --------------------------------------------------------------------------------------------
+# SERVICE guard
+
+_SPARQL_SKIPPABLE = re.compile(
+    r"""
+      (?P<long1>'''(?:[^'\\]|\\.|'(?!''))*''')
+    | (?P<long2>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
+    | (?P<short1>'(?:[^'\\\n\r]|\\.)*')
+    | (?P<short2>"(?:[^"\\\n\r]|\\.)*")
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<service>(?<![\w?$:.\-])SERVICE(?![\w:\-]))
+    """,
+    re.VERBOSE | re.IGNORECASE | re.DOTALL,
+)
+
+
+def refuse_service(sparql: str, source: str | Path | None = None) -> None:
+    """Raise QuerySyntaxError if the query uses the ``SERVICE`` keyword."""
+    for match in _SPARQL_SKIPPABLE.finditer(sparql):
+        if match.lastgroup == "service":
+            start = match.start()
+            line = sparql.count("\n", 0, start) + 1
+            column = start - (sparql.rfind("\n", 0, start) + 1) + 1
+            raise QuerySyntaxError(
+                "SERVICE (federated query) is not allowed", line, column, source=source
+            )
+
+
+_OX_POSITION = re.compile(r"^error at (\d+):(\d+):\s*", re.IGNORECASE)
+
+
+_PREFIXED_NAME_TAIL = re.compile(r"([A-Za-z][\w.\-]*)?:[\w.\-%]*$")
+
+
+def _tidy_message(message: str, sparql: str, line: int, column: int) -> str:
+    """Make pyoxigraph's parser message readable (it lists character classes verbatim)."""
+    if "Prefix not found" in message:
+        lines = sparql.splitlines()
+        text = lines[line - 1][: max(column - 1, 0)] if 0 < line <= len(lines) else ""
+        match = _PREFIXED_NAME_TAIL.search(text)
+        if match:
+            return f"undeclared prefix '{match.group(1) or ''}:'"
+        return "undeclared prefix"
+    if message.startswith("expected one of "):
+        items = [i.strip() for i in message[len("expected one of ") :].split(", ")]
+        words = [i for i in items if i and not i.startswith("[") and "..=" not in i]
+        if words:
+            return "expected one of " + ", ".join(words)
+    return message
+
+
+def _query_syntax_error(
+    exc: SyntaxError, sparql: str, source: str | Path | None
+) -> QuerySyntaxError:
+    message = str(exc)
+    match = _OX_POSITION.match(message)
+    if match:
+        line, column = int(match.group(1)), int(match.group(2))
+        tidy = _tidy_message(message[match.end() :], sparql, line, column)
+        return QuerySyntaxError(tidy, line, column, source=source)
+    return QuerySyntaxError(message, exc.lineno, exc.offset, source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class QueryResult:
+    """A fully materialized query result."""
+
+    kind: QueryKind
+    variables: tuple[str, ...] = ()
+    rows: list[tuple[OxTerm | None, ...]] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[ox.Triple] = field(default_factory=list)
+    _results_json: bytes | None = field(default=None, repr=False)
+
+    @property
+    def default_format(self) -> ResultFormat | RdfSyntax:
+        return RdfSyntax.TURTLE if self.kind is QueryKind.GRAPH else ResultFormat.JSON
+
+    def serialize(self, fmt: ResultFormat | RdfSyntax) -> bytes:
+        """The result in ``fmt``; UnknownFormatError if ``fmt`` does not fit the result kind."""
+        if self.kind is QueryKind.GRAPH:
+            if not isinstance(fmt, RdfSyntax):
+                raise UnknownFormatError(
+                    fmt.cli_name,
+                    "format for CONSTRUCT/DESCRIBE results",
+                    [s.cli_name for s in RdfSyntax],
+                )
+            return _serialize_triples(self.triples, fmt)
+        if not isinstance(fmt, ResultFormat):
+            raise UnknownFormatError(
+                fmt.cli_name,
+                f"format for {self.kind.name} results",
+                [r.cli_name for r in ResultFormat],
+            )
+        assert self._results_json is not None
+        if fmt is ResultFormat.JSON:
+            return self._results_json
+        parsed = ox.parse_query_results(self._results_json, ox.QueryResultsFormat.JSON)
+        data = parsed.serialize(format=fmt.oxigraph_format)
+        assert data is not None
+        return data
+
+    @classmethod
+    def from_oxigraph(
+        cls, result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+    ) -> QueryResult:
+        if isinstance(result, ox.QueryTriples):
+            return cls(QueryKind.GRAPH, triples=list(result))
+        raw = result.serialize(format=ox.QueryResultsFormat.JSON)
+        assert raw is not None
+        if isinstance(result, ox.QueryBoolean):
+            return cls(QueryKind.ASK, boolean=bool(result), _results_json=raw)
+        parsed = ox.parse_query_results(raw, ox.QueryResultsFormat.JSON)
+        assert isinstance(parsed, ox.QuerySolutions)
+        variables = tuple(v.value for v in parsed.variables)
+        rows = [tuple(solution) for solution in parsed]
+        return cls(QueryKind.SELECT, variables=variables, rows=rows, _results_json=raw)
+
+
+def _used_prefixes(triples: Sequence[ox.Triple]) -> dict[str, str]:
+    """The PREFIXES entries whose namespace starts an IRI (or datatype) in ``triples``."""
+    iris: set[str] = set()
+    for triple in triples:
+        for term in (triple.subject, triple.predicate, triple.object):
+            if isinstance(term, ox.NamedNode):
+                iris.add(term.value)
+            elif isinstance(term, ox.Literal):
+                iris.add(term.datatype.value)
+    return {p: ns for p, ns in PREFIXES.items() if any(iri.startswith(ns) for iri in iris)}
+
+
+def _serialize_triples(triples: Sequence[ox.Triple], syntax: RdfSyntax) -> bytes:
+    if syntax is RdfSyntax.JSONLD:
+        graph = Graph()
+        for prefix, namespace in PREFIXES.items():
+            graph.bind(prefix, namespace)
+        for triple in triples_to_rdflib(triples):
+            graph.add(triple)
+        return graph.serialize(format="json-ld", context=_used_prefixes(triples), encoding="utf-8")
+    items: Sequence[ox.Triple] | list[ox.Quad] = triples
+    if syntax.carries_graphs:
+        items = [ox.Quad(t.subject, t.predicate, t.object, _DEFAULT) for t in triples]
+    prefixes = _used_prefixes(triples) if syntax in (RdfSyntax.TURTLE, RdfSyntax.TRIG) else None
+    data = ox.serialize(items, format=syntax.oxigraph_format, prefixes=prefixes)
+    assert data is not None
+    return data
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Triples per named graph (by IRI) and instances per class (most first)."""
+
+    graphs: tuple[tuple[str, int], ...]
+    classes: tuple[tuple[str, int], ...]
+
+    @property
+    def total_triples(self) -> int:
+        return sum(n for _, n in self.graphs)
+
+
+# --------------------------------------------------------------------------------------------
+# The knowledge graph
+
+
+def _mirror(dataset: Dataset, store: ox.Store, sources: Sequence[SourceFile]) -> None:
+    """Copy every quad of ``dataset`` into ``store`` and build the default-graph union."""
+    paths = {source.graph: source.path for source in sources}
+    converter = TermConverter()
+    inferred_id = URIRef(INFERRED_GRAPH)
+    inferred: list[ox.Quad] = []
+    for context in dataset.graphs():
+        name = converter.graph_name(context.identifier)
+        quads: list[ox.Quad] = []
+        for s, p, o in context:
+            try:
+                quad = converter.quad(s, p, o, context.identifier)
+            except ValueError as exc:
+                where = paths.get(str(context.identifier), Path(str(context.identifier)))
+                raise RdfSyntaxError(where, str(exc)) from exc
+            quads.append(quad)
+        if context.identifier == inferred_id:
+            inferred = quads
+        elif not isinstance(name, ox.DefaultGraph):
+            store.extend(quads)
+    store.update(_UNION_UPDATE)
+    store.extend(
+        q
+        for q in inferred
+        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, _DEFAULT)), None)
+        is None
+    )
+
+
+class KnowledgeGraph:
+    """The loaded, closed knowledge graph. Build it with :meth:`open`."""
+
+    def __init__(
+        self,
+        store: ox.Store,
+        *,
+        resources: Resources,
+        sources: Sequence[SourceFile],
+        rules: Sequence[Path],
+        key: str,
+        from_cache: bool,
+        dataset: Dataset | None = None,
+    ) -> None:
+        self.store = store
+        self.resources = resources
+        self.sources = list(sources)
+        self.rules = list(rules)
+        self.cache_key = key
+        self.from_cache = from_cache
+        if dataset is not None:
+            self.__dict__["dataset"] = dataset  # pre-fill the cached_property
+
+    @classmethod
+    def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:
+        """discover -> load -> infer (cached) -> mirror into pyoxigraph."""
+        resources = resources if resources is not None else resolve_resources(settings)
+        sources = discover(resources, settings.extra_data)
+        rules = discover_rules(resources)
+        key = cache_key(sources, rules)
+        cache = ClosureCache(settings.cache_dir)
+        store = ox.Store()
+        common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
+        if settings.use_cache and cache.load_into(key, store):
+            return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
+        dataset = load_dataset(sources)
+        infer(dataset, rules)
+        _mirror(dataset, store, sources)
+        if settings.use_cache:
+            cache.save(key, store)
+        return cls(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+
+    # -- graphs ---------------------------------------------------------------------------
+
+    def graph_names(self) -> list[str]:
+        """IRIs of the named graphs, sorted."""
+        return sorted(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The named graphs as an rdflib Dataset (built from the store on a cache hit)."""
+        dataset = Dataset()
+        for name in self.store.named_graphs():
+            graph = dataset.graph(to_rdflib(name))  # type: ignore[arg-type]
+            for s, p, o in triples_to_rdflib(self.store.quads_for_pattern(None, None, None, name)):
+                graph.add((s, p, o))
+        return dataset
+
+    def union_graph(self, mode: GraphMode = GraphMode.ALL) -> Graph:
+        """The triples of ``mode``'s default graph as one rdflib Graph."""
+        graph = Graph()
+        for name in self._default_graphs(mode):
+            for triple in triples_to_rdflib(self.store.quads_for_pattern(None, None, None, name)):
+                graph.add(triple)
+        return graph
+
+    def _default_graphs(self, mode: GraphMode) -> list[ox.NamedNode | ox.DefaultGraph]:
+        if mode is GraphMode.ALL:
+            return [_DEFAULT, _INFERRED]
+        if mode is GraphMode.ASSERTED:
+            return [_DEFAULT]
+        return [_INFERRED]
+
+    def _named_graphs(self, mode: GraphMode) -> list[ox.NamedNode | ox.BlankNode]:
+        names = list(self.store.named_graphs())
+        if mode is GraphMode.ALL:
+            return names
+        if mode is GraphMode.ASSERTED:
+            return [n for n in names if n != _INFERRED]
+        return [n for n in names if n == _INFERRED]
+
+    # -- querying -------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        mode: GraphMode = GraphMode.ALL,
+        source: str | Path | None = None,
+    ) -> QueryResult:
+        """Run a SPARQL query; ``source`` names where the text came from (for errors)."""
+        refuse_service(sparql, source)
+        try:
+            result = self.store.query(
+                sparql,
+                prefixes=PREFIXES,
+                default_graph=self._default_graphs(mode),  # type: ignore[arg-type]
+                named_graphs=self._named_graphs(mode),
+            )
+            return QueryResult.from_oxigraph(result)
+        except SyntaxError as exc:
+            raise _query_syntax_error(exc, sparql, source) from exc
+        except OSError as exc:
+            raise InputError(f"query evaluation failed: {exc}", where=_where(source)) from exc
+
+    def stats(self) -> Stats:
+        """Triples per named graph (sorted by IRI); instances per class over asserted+inferred."""
+        counts = self.store.query(
+            "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+        graphs: list[tuple[str, int]] = []
+        for solution in counts:  # type: ignore[union-attr]
+            name, count = solution[0], solution[1]
+            if isinstance(name, ox.NamedNode) and isinstance(count, ox.Literal):
+                graphs.append((name.value, int(count.value)))
+        graphs.sort()
+        classes_result = self.query(
+            "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c"
+        )
+        classes: list[tuple[str, int]] = []
+        for cls_term, count in classes_result.rows:
+            if isinstance(cls_term, ox.NamedNode) and isinstance(count, ox.Literal):
+                classes.append((cls_term.value, int(count.value)))
+        classes.sort(key=lambda item: (-item[1], item[0]))
+        return Stats(graphs=tuple(graphs), classes=tuple(classes))
+
+
+def _where(source: str | Path | None) -> str | None:
+    return str(source) if source is not None else None
