@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,20 @@ def kg_args(
         "--cache-dir",
         str(tmp_path / "cache"),
     ]
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """The bundled knowledge graph, computed once per test session, and its cache dir."""
+
+    kg: KnowledgeGraph
+    cache_dir: Path
+
+
+@pytest.fixture(scope="session")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Bundled:
+    """The real ontology + data, closure computed (not read from a cache) once."""
+    cache = tmp_path_factory.mktemp("bundled-cache")
+    kg = KnowledgeGraph.open(Settings(cache_dir=cache))
+    assert not kg.from_cache
+    return Bundled(kg, cache)

@@ -15,15 +15,14 @@ Set MEDKG_REGENERATE_EXPECTED=1 to rewrite the expected files after a reviewed d
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from medkg.config import Settings
-from medkg.store import GraphMode, KnowledgeGraph, QueryKind, QueryResult
+from conftest import Bundled
 from medkg.formats import RdfSyntax, ResultFormat
+from medkg.store import GraphMode, KnowledgeGraph, QueryKind, QueryResult
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 REGENERATE = os.environ.get("MEDKG_REGENERATE_EXPECTED") == "1"
@@ -78,10 +77,9 @@ VIOLATIONS = [q for q in ALL if q.is_violation_check]
 
 
 @pytest.fixture(scope="module")
-def real_kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeGraph]:
-    """The bundled knowledge graph (ontology + all five sources), opened once."""
-    cache = tmp_path_factory.mktemp("real-kg-cache")
-    yield KnowledgeGraph.open(Settings(cache_dir=cache))
+def real_kg(bundled: Bundled) -> KnowledgeGraph:
+    """The bundled knowledge graph (ontology + all five sources)."""
+    return bundled.kg
 
 
 def _rows(result: QueryResult) -> list[str]:
@@ -160,7 +158,9 @@ VIOLATION_RUNS = [(q, GraphMode.ALL) for q in VIOLATIONS] + [
 
 
 @pytest.mark.parametrize(
-    ("query", "mode"), VIOLATION_RUNS, ids=lambda v: v.name if isinstance(v, ExampleQuery) else v.value
+    ("query", "mode"),
+    VIOLATION_RUNS,
+    ids=lambda v: v.name if isinstance(v, ExampleQuery) else v.value,
 )
 def test_violation_checks_return_nothing(
     real_kg: KnowledgeGraph, query: ExampleQuery, mode: GraphMode
