@@ -1,0 +1,293 @@
+"""A pool of query worker processes that can be killed.
+
+Neither rdflib's SPARQL engine nor pyoxigraph can cancel a running query, and a Python
+thread cannot be stopped. A query that runs past its time limit would keep its CPU and
+block every request behind it. So each query runs in a worker process, and a query that
+overruns is stopped by killing its worker. The caller gets ``QueryTimeout`` before any
+result byte was sent, and a fresh worker takes the dead one's place in the background.
+
+Each worker rebuilds the closed knowledge graph from a *snapshot*: the N-Quads cache entry
+of :mod:`medkg.cache`. Loading it takes well under a second for the seed graph, and nothing
+is recomputed. Workers are started with the ``spawn`` method, so a worker never inherits
+the server's threads or locks.
+
+::
+
+    request thread --run(job)--> idle queue --> worker process (execute(kg, job))
+         |                                         |
+         +<------- ("ok", QueryAnswer) ------------+
+         +<------- ("error", MedkgError) ----------+
+         +-- no answer within timeout: kill worker, start a replacement, QueryTimeout
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from medkg.cache import ClosureCache
+from medkg.config import Resources
+from medkg.errors import ConfigError, MedkgError, QueryTimeout, ServiceUnavailable
+from medkg.execution import QueryAnswer, QueryJob, execute
+from medkg.loading import SourceFile
+from medkg.store import KnowledgeGraph
+
+log = logging.getLogger(__name__)
+
+#: How long a worker may take to load its snapshot and report ready.
+START_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a worker needs to rebuild the closed knowledge graph without recomputing it."""
+
+    cache_dir: Path
+    key: str
+    resources: Resources
+    sources: tuple[SourceFile, ...]
+    rules: tuple[Path, ...]
+
+
+def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
+    """Save ``kg``'s closed dataset under ``directory`` (unless already there)."""
+    cache = ClosureCache(directory)
+    if not cache.path_for(kg.cache_key).is_file() and cache.save(kg.cache_key, kg.store) is None:
+        raise ConfigError("cannot write the query workers' snapshot", where=str(directory))
+    return Snapshot(directory, kg.cache_key, kg.resources, tuple(kg.sources), tuple(kg.rules))
+
+
+def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
+    """The knowledge graph a snapshot holds (used inside each worker)."""
+    store = ox.Store()
+    if not ClosureCache(snapshot.cache_dir).load_into(snapshot.key, store):
+        raise ConfigError("query worker snapshot missing or unreadable", where=str(snapshot.cache_dir))
+    return KnowledgeGraph(
+        store,
+        resources=snapshot.resources,
+        sources=snapshot.sources,
+        rules=snapshot.rules,
+        key=snapshot.key,
+        from_cache=True,
+    )
+
+
+def _portable(exc: MedkgError) -> MedkgError:
+    """``exc`` if it survives pickling, else a plain MedkgError with the same text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return MedkgError(str(exc))
+    return exc
+
+
+def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
+    """A worker process: load the snapshot, then answer jobs until told to stop."""
+    kg = open_snapshot(snapshot)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            conn.send(("ok", execute(kg, job)))
+        except MedkgError as exc:
+            conn.send(("error", _portable(exc)))
+        except Exception as exc:  # a defect in execute: report it, keep the worker alive
+            conn.send(("defect", f"{type(exc).__name__}: {exc}"))
+
+
+class _Worker:
+    """One worker process and the parent's end of its pipe."""
+
+    def __init__(self, context: multiprocessing.context.SpawnContext, snapshot: Snapshot) -> None:
+        self.conn, child = context.Pipe(duplex=True)
+        self.process: SpawnProcess = context.Process(
+            target=_worker_main, args=(child, snapshot), daemon=True, name="medkg-query-worker"
+        )
+        self.process.start()
+        child.close()
+
+    def wait_ready(self, timeout: float) -> bool:
+        try:
+            if self.conn.poll(timeout):
+                message = self.conn.recv()
+                return isinstance(message, tuple) and message[0] == "ready"
+        except (EOFError, OSError):
+            pass
+        return False
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive() and not self.conn.closed
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        self.process.join(2)
+        self.kill()
+
+
+class WorkerPool:
+    """Runs :class:`QueryJob`s in ``size`` worker processes with a per-query time limit.
+
+    ``run`` is blocking and thread-safe; at most ``size`` queries run at once, and a
+    request that finds no free worker within ``queue_timeout`` seconds gets
+    ``ServiceUnavailable``. A query still running after ``timeout`` seconds has its worker
+    killed and raises ``QueryTimeout``.
+    """
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        size: int,
+        timeout: float,
+        queue_timeout: float | None = None,
+    ) -> None:
+        if size < 1:
+            raise ConfigError(f"a worker pool needs at least one worker, not {size}")
+        self.snapshot = snapshot
+        self.size = size
+        self.timeout = timeout
+        self.queue_timeout = timeout if queue_timeout is None else queue_timeout
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._workers: set[_Worker] = set()
+        self._closed = False
+        self.restarts = 0
+        started = [self._spawn() for _ in range(size)]
+        for worker in started:
+            if not worker.wait_ready(START_TIMEOUT):
+                self.close()
+                raise ConfigError("a query worker failed to start", where=str(snapshot.cache_dir))
+            self._idle.put(worker)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._context, self.snapshot)
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start a replacement in the background."""
+        self._discard(worker)
+        self.restarts += 1
+        threading.Thread(target=self._start_replacement, daemon=True).start()
+
+    def _start_replacement(self) -> None:
+        if self._closed:
+            return
+        worker = self._spawn()
+        if worker.wait_ready(START_TIMEOUT) and not self._closed:
+            self._idle.put(worker)
+        else:
+            log.error("a replacement query worker failed to start")
+            self._discard(worker)
+
+    def close(self) -> None:
+        """Stop every worker (idle or busy)."""
+        self._closed = True
+        with self._lock:
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def live_workers(self) -> int:
+        """Worker processes alive now (busy or idle)."""
+        with self._lock:
+            return sum(1 for w in self._workers if w.alive)
+
+    @property
+    def idle_workers(self) -> int:
+        """Workers waiting for a query (approximate, for health reports and tests)."""
+        return self._idle.qsize()
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        with self._lock:
+            return sorted(w.process.pid for w in self._workers if w.alive and w.process.pid)
+
+    # -- running queries -------------------------------------------------------------------
+
+    def _acquire(self) -> _Worker:
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if self._closed:
+                raise ServiceUnavailable("the query workers are shutting down")
+            try:
+                worker = self._idle.get(timeout=max(remaining, 0.0))
+            except queue.Empty:
+                raise ServiceUnavailable(
+                    f"all {self.size} query workers are busy; try again shortly"
+                ) from None
+            if worker.alive:
+                return worker
+            self._replace(worker)
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        """Run ``job`` in a worker; its answer, or the MedkgError it raised."""
+        worker = self._acquire()
+        try:
+            worker.conn.send(job)
+        except (BrokenPipeError, OSError):
+            self._replace(worker)
+            return self.run(job)
+        if not worker.conn.poll(self.timeout):
+            log.warning("query exceeded %.1f s; killing worker pid %s", self.timeout, worker.process.pid)
+            self._replace(worker)
+            raise QueryTimeout(self.timeout)
+        try:
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            log.error("query worker pid %s died during a query", worker.process.pid)
+            self._replace(worker)
+            raise MedkgError("the query stopped its worker process unexpectedly") from None
+        self._idle.put(worker)
+        if status == "ok":
+            assert isinstance(payload, QueryAnswer)
+            return payload
+        if status == "error":
+            assert isinstance(payload, MedkgError)
+            raise payload
+        log.error("defect in query execution: %s", payload)
+        raise MedkgError("internal error while running the query")

@@ -1,0 +1,143 @@
+"""The worker pool: answers, errors across the process boundary, real cancellation.
+
+Time bounds here are generous on purpose (exact figures belong in the benchmark); they
+still fail if a runaway query is not stopped or blocks other queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import Bundled
+from medkg.errors import QuerySyntaxError, QueryTimeout, ServiceUnavailable
+from medkg.execution import QueryJob
+from medkg.store import QueryKind
+from medkg.workers import Snapshot, WorkerPool, write_snapshot
+
+TIMEOUT = 2.0
+SIMPLE = QueryJob("ASK { res:ntu mkg:partnerOf res:sjtusm }", accept="application/sparql-results+json")
+# A four-way cartesian product over ~5,000 triples: ~10^14 rows to count.
+RUNAWAY = QueryJob("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
+# An unbounded property path over every predicate.
+RUNAWAY_PATH = QueryJob(
+    "SELECT (COUNT(*) AS ?n) WHERE { ?x (<urn:p>|!<urn:p>)* ?y . ?y (<urn:p>|!<urn:p>)* ?z }"
+)
+
+
+@pytest.fixture(scope="module")
+def snapshot(bundled: Bundled, tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    return write_snapshot(bundled.kg, tmp_path_factory.mktemp("snapshot"))
+
+
+@pytest.fixture(scope="module")
+def pool(snapshot: Snapshot) -> Iterator[WorkerPool]:
+    with WorkerPool(snapshot, size=2, timeout=TIMEOUT) as p:
+        yield p
+
+
+def _wait_for_workers(pool: WorkerPool, count: int, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while pool.live_workers < count or pool.idle_workers < count:
+        assert time.monotonic() < deadline, "replacement workers did not start"
+        time.sleep(0.05)
+
+
+def _is_true(body: bytes) -> bool:
+    return json.loads(body)["boolean"] is True
+
+
+def test_answers_a_query(pool: WorkerPool) -> None:
+    answer = pool.run(SIMPLE)
+    assert answer.kind is QueryKind.ASK
+    assert answer.media_type.startswith("application/sparql-results+json")
+    assert _is_true(answer.body)
+
+
+def test_errors_cross_the_process_boundary(pool: WorkerPool) -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        pool.run(QueryJob("SELECT * WHERE { ?s ?p }"))
+    assert info.value.line == 1 and info.value.column is not None
+    assert _is_true(pool.run(SIMPLE).body), "the worker keeps serving after an error"
+
+
+@pytest.mark.parametrize("runaway", [RUNAWAY, RUNAWAY_PATH], ids=["cartesian", "property-path"])
+def test_runaway_query_is_killed_while_others_answer(pool: WorkerPool, runaway: QueryJob) -> None:
+    _wait_for_workers(pool, 2)
+    before = set(pool.worker_pids())
+    outcome: dict[str, object] = {}
+
+    def run_runaway() -> None:
+        started = time.monotonic()
+        try:
+            pool.run(runaway)
+        except QueryTimeout as exc:
+            outcome["error"] = exc
+        outcome["elapsed"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run_runaway)
+    thread.start()
+    time.sleep(0.3)  # the runaway now holds one worker
+    started = time.monotonic()
+    assert _is_true(pool.run(SIMPLE).body)
+    simple_latency = time.monotonic() - started
+    thread.join(TIMEOUT + 5)
+
+    assert isinstance(outcome.get("error"), QueryTimeout)
+    assert float(outcome["elapsed"]) < TIMEOUT + 1.0  # type: ignore[arg-type]
+    assert simple_latency < 1.0, f"a simple query waited {simple_latency:.2f}s"
+    killed = before - set(pool.worker_pids())
+    assert len(killed) == 1, "exactly the runaway's worker was replaced"
+    (pid,) = killed
+    assert not Path(f"/proc/{pid}").exists(), "the killed worker's process is gone (CPU freed)"
+    _wait_for_workers(pool, 2)
+    assert _is_true(pool.run(SIMPLE).body)
+
+
+def test_queries_run_in_parallel(pool: WorkerPool) -> None:
+    _wait_for_workers(pool, 2)
+    started = time.monotonic()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            pool.run(RUNAWAY)
+        except QueryTimeout as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 3)
+    elapsed = time.monotonic() - started
+    assert len(errors) == 2
+    assert elapsed < 2 * TIMEOUT, f"two runaways took {elapsed:.1f}s: they ran one after the other"
+    _wait_for_workers(pool, 2)
+
+
+def test_a_dead_idle_worker_is_replaced(pool: WorkerPool) -> None:
+    _wait_for_workers(pool, 2)
+    os.kill(pool.worker_pids()[0], 9)
+    time.sleep(0.2)
+    for _ in range(3):
+        assert _is_true(pool.run(SIMPLE).body)
+    _wait_for_workers(pool, 2)
+
+
+def test_busy_pool_answers_service_unavailable(snapshot: Snapshot) -> None:
+    with WorkerPool(snapshot, size=1, timeout=TIMEOUT, queue_timeout=0.2) as small:
+        thread = threading.Thread(target=lambda: pytest.raises(QueryTimeout, small.run, RUNAWAY))
+        thread.start()
+        time.sleep(0.3)
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable):
+            small.run(SIMPLE)
+        assert time.monotonic() - started < 1.0
+        thread.join(TIMEOUT + 5)
