@@ -272,3 +272,36 @@ def test_missing_data_dir_is_config_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", *kg_args(tmp_path, data_dir=tmp_path / "nope")])
     assert result.exit_code == 2
     _one_error_line(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "-1"], "invalid setting workers"),
+        (["--port", "70000"], "invalid setting port"),
+        (["--timeout", "0"], "invalid setting timeout"),
+        (["--log-level", "loud"], "invalid setting log_level"),
+    ],
+)
+def test_serve_rejects_bad_settings_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["serve", *args, *kg_args(tmp_path)])
+    assert result.exit_code == 2
+    assert message in _one_error_line(result.stderr)
+
+
+def test_serve_reports_a_broken_project_in_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["serve", "--workers", "0", *kg_args(tmp_path, data_dir=tmp_path / "missing")]
+    )
+    assert result.exit_code == 2
+    assert "data directory does not exist" in _one_error_line(result.stderr)
+
+
+def test_serve_help_lists_its_options() -> None:
+    result = runner.invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--data", "--timeout", "--workers", "--public-url"):
+        assert option in result.stdout
+    assert "--max-rows" in result.stdout and "--no-cache" in result.stdout

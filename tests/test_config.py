@@ -25,6 +25,26 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.use_cache is True
     assert settings.host == "127.0.0.1"
     assert settings.port == 8000
+    assert settings.public_url is None
+    assert (settings.timeout, settings.workers, settings.max_rows) == (30.0, 2, 100_000)
+    assert (settings.max_query_bytes, settings.max_url_bytes) == (1_000_000, 16_384)
+    assert (settings.max_nesting, settings.log_level) == (100, "info")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"max_nesting": 0},
+        {"max_nesting": 10_000},  # above what the query parser survives
+        {"workers": -1},
+        {"max_rows": 0},
+        {"timeout": -1},
+        {"log_level": "loud"},
+    ],
+)
+def test_endpoint_settings_are_validated(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="invalid setting"):
+        build_settings(bad)
 
 
 def test_cache_dir_without_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -38,11 +58,18 @@ def test_env_overrides_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("MEDKG_CACHE_DIR", str(tmp_path / "c"))
     monkeypatch.setenv("MEDKG_USE_CACHE", "false")
     monkeypatch.setenv("MEDKG_PORT", "9001")
+    monkeypatch.setenv("MEDKG_TIMEOUT", "2.5")
+    monkeypatch.setenv("MEDKG_WORKERS", "0")
+    monkeypatch.setenv("MEDKG_PUBLIC_URL", "https://kg.example.org")
+    monkeypatch.setenv("MEDKG_LOG_LEVEL", "WARNING")
     settings = Settings()
     assert settings.data_dir == tmp_path / "d"
     assert settings.cache_dir == tmp_path / "c"
     assert settings.use_cache is False
     assert settings.port == 9001
+    assert (settings.timeout, settings.workers) == (2.5, 0)
+    assert (settings.public_url, settings.log_level) == ("https://kg.example.org", "warning")
+    assert Settings(timeout=9).timeout == 9.0  # keyword arguments (CLI flags) win
 
 
 def test_cli_flags_override_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

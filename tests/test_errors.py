@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,19 @@ from medkg.errors import (
     InconsistencyError,
     InputError,
     MedkgError,
+    MethodNotAllowed,
+    NotAcceptable,
+    PayloadTooLarge,
+    ProtocolError,
     QuerySyntaxError,
+    QueryTimeout,
+    QueryTooComplex,
     RdfSyntaxError,
+    ServiceUnavailable,
     SourceNotFoundError,
     UnknownFormatError,
+    UnsupportedMediaType,
+    UriTooLong,
     ValidationFailed,
 )
 
@@ -89,3 +99,95 @@ def test_attributes_are_kept() -> None:
     q = QuerySyntaxError("m", 5, 6)
     assert (q.line, q.column) == (5, 6)
     assert InconsistencyError(["a"]).clashes == ["a"]
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP mapping and pickling (errors cross process boundaries from the query workers)
+
+ONE_OF_EACH: list[MedkgError] = [
+    MedkgError("plain", where="somewhere"),
+    InputError("bad input"),
+    QuerySyntaxError("expected '}'", 3, 14, source="q.rq"),
+    QueryTooComplex(100, 2, 7),
+    RdfSyntaxError(Path("data/x.ttl"), "expected '.'", 4, 7),
+    UnknownFormatError("yaml", "output format", ["json", "csv"]),
+    SourceNotFoundError("q.rq", "query file"),
+    ProtocolError("read-only endpoint"),
+    MethodNotAllowed("PUT", ["GET", "HEAD", "POST"]),
+    NotAcceptable(["text/turtle", "application/n-triples"]),
+    PayloadTooLarge(1000),
+    UriTooLong(2000),
+    UnsupportedMediaType("text/plain", ["application/sparql-query"]),
+    InconsistencyError(["Irreflexive property used on ex:a", "second"]),
+    ValidationFailed([1, 2], "shapes.ttl"),
+    ConfigError("ontology file missing", where="/x/medkg.ttl"),
+    ServiceUnavailable("all 2 query workers are busy"),
+    QueryTimeout(2.5),
+]
+
+
+def _all_subclasses(cls: type[MedkgError]) -> set[type[MedkgError]]:
+    found: set[type[MedkgError]] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_all_subclasses(sub)}
+    return found
+
+
+def test_one_of_each_covers_every_class() -> None:
+    classes = _all_subclasses(MedkgError) | {MedkgError}
+    assert len(classes) >= 18
+    assert classes == {type(error) for error in ONE_OF_EACH}
+
+
+@pytest.mark.parametrize("error", ONE_OF_EACH, ids=lambda e: type(e).__name__)
+def test_pickle_round_trip(error: MedkgError) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert copy.args == error.args
+    assert copy.__dict__ == error.__dict__
+    assert (copy.exit_code, copy.http_status, copy.title) == (
+        error.exit_code,
+        error.http_status,
+        error.title,
+    )
+    assert copy.http_headers() == error.http_headers()
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "headers"),
+    [
+        (QuerySyntaxError("x", 1, 2), 400, {}),
+        (QueryTooComplex(5, 1, 9), 400, {}),
+        (ProtocolError("x"), 400, {}),
+        (MethodNotAllowed("PUT", ["GET", "POST"]), 405, {"Allow": "GET, POST"}),
+        (NotAcceptable(["text/csv"]), 406, {"Vary": "Accept"}),
+        (PayloadTooLarge(10), 413, {}),
+        (UriTooLong(10), 414, {}),
+        (UnsupportedMediaType(None, ["a/b"]), 415, {}),
+        (ServiceUnavailable("busy"), 503, {}),
+        (QueryTimeout(30), 503, {}),
+        (ConfigError("x"), 500, {}),
+        (MedkgError("x"), 500, {}),
+    ],
+)
+def test_http_status_and_headers(error: MedkgError, status: int, headers: dict[str, str]) -> None:
+    assert error.http_status == status
+    assert error.http_headers() == headers
+    assert error.title and "\n" not in str(error)
+
+
+def test_protocol_errors_are_input_errors() -> None:
+    for cls in (MethodNotAllowed, NotAcceptable, PayloadTooLarge, UriTooLong):
+        assert issubclass(cls, ProtocolError) and issubclass(cls, InputError)
+        assert cls.exit_code == 2
+    assert not issubclass(QueryTimeout, InputError)
+
+
+def test_positions_are_known_where_they_exist() -> None:
+    assert (QueryTooComplex(3, 4, 5).line, QueryTooComplex(3, 4, 5).column) == (4, 5)
+    assert str(QueryTooComplex(3, 4, 5)) == (
+        "query nesting too deep: more than 3 levels of brackets (line 4, column 5)"
+    )
+    assert MedkgError("x").line is None and ProtocolError("x").column is None
+    assert str(QueryTimeout(2.5)).startswith("query exceeded the time limit of 2.5 s")

@@ -191,3 +191,19 @@ def test_bad_gzip(tmp_path: Path) -> None:
     bad.write_bytes(b"not gzip")
     with pytest.raises(RdfSyntaxError, match="gzip"):
         load_dataset(discover(res, [bad]))
+
+
+@pytest.mark.parametrize("stem", ["inferred", "all", "asserted"])
+def test_virtual_and_inferred_graph_names_are_reserved(tmp_path: Path, stem: str) -> None:
+    res = _project(tmp_path)
+    (res.data_dir / f"{stem}.ttl").write_text("")
+    with pytest.raises(ConfigError, match="reserved graph"):
+        discover(res)
+
+
+@pytest.mark.parametrize("name", ["all", "asserted", "inferred"])
+def test_no_quad_file_loads_into_a_reserved_graph(tmp_path: Path, name: str) -> None:
+    quads = tmp_path / "q.trig"
+    quads.write_text(f"<{GRAPH_BASE}{name}> {{ <{EX}a> <{EX}p> <{EX}b> }}\n")
+    with pytest.raises(RdfSyntaxError, match="cannot load into graph"):
+        load_dataset(discover(_resources(), [quads]))

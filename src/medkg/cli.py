@@ -1,4 +1,4 @@
-"""The ``medkg`` command line: ``query``, ``validate`` and ``stats``.
+"""The ``medkg`` command line: ``query``, ``validate``, ``stats`` and ``serve``.
 
 Options that locate resources (``--ontology-dir``, ``--data-dir``, ``--data``,
 ``--cache-dir``, ``--no-cache``) are accepted before the command (global) and after it;
@@ -352,6 +352,75 @@ def stats(
     classes.columns[1].justify = "right"
     console.print(classes)
     console.print(f"closure: {'from cache' if kg.from_cache else 'computed'}")
+
+
+# --------------------------------------------------------------------------------------------
+# serve
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface to listen on (default 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port (default 8000).")] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Time limit per query (default 30)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            metavar="N",
+            help="Query worker processes (default 2); 0 runs queries in the server process.",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option("--public-url", metavar="URL", help="Public base URL behind a proxy."),
+    ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option(
+            "--max-rows", metavar="N", help="Rows or triples per answer (default 100000)."
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option("--log-level", help="critical, error, warning, info, debug.")
+    ] = None,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Serve the read-only SPARQL 1.1 endpoint at http://HOST:PORT/sparql."""
+    # Imported here: the web stack is only needed by this command.
+    from medkg.web import create_app
+    from medkg.web.server import run
+
+    with _reported_errors():
+        local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        local.update(
+            _given(
+                host=host,
+                port=port,
+                timeout=timeout,
+                workers=workers,
+                public_url=public_url,
+                max_rows=max_rows,
+                log_level=log_level,
+            )
+        )
+        settings = _settings(ctx, local)
+        web_app = create_app(settings, kg=KnowledgeGraph.open(settings))
+    run(web_app, settings)
 
 
 def main() -> None:

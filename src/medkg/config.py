@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medkg.errors import ConfigError
+from medkg.lexer import SAFE_NESTING
 
 RESOURCE_NAMES = ("ontology", "data", "queries")
 
@@ -37,8 +39,25 @@ class Settings(BaseSettings):
     extra_data: tuple[Path, ...] = ()
     cache_dir: Path = Field(default_factory=default_cache_dir)
     use_cache: bool = True
-    host: str = "127.0.0.1"
+
+    # -- the SPARQL endpoint (``medkg serve``) ---------------------------------------------
+    host: str = "127.0.0.1"  # loopback only unless asked otherwise
     port: int = Field(default=8000, ge=0, le=65535)
+    #: The service's public base URL behind a proxy (``sd:endpoint`` is ``<it>/sparql``);
+    #: None: taken from each request.
+    public_url: str | None = None
+    timeout: float = Field(default=30.0, gt=0)  # seconds per query
+    workers: int = Field(default=2, ge=0)  # query worker processes; 0 runs queries in-process
+    max_rows: int = Field(default=100_000, ge=1)  # SELECT rows / CONSTRUCT triples per answer
+    max_query_bytes: int = Field(default=1_000_000, ge=1)  # request body
+    max_url_bytes: int = Field(default=16_384, ge=1)  # request query string
+    max_nesting: int = Field(default=100, ge=1, le=SAFE_NESTING)  # brackets in a query
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)

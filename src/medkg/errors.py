@@ -2,17 +2,29 @@
 
 ::
 
-    MedkgError
-     +-- InputError                 bad input from the user (exit 2)
-     |    +-- QuerySyntaxError      SPARQL text that does not parse
-     |    +-- RdfSyntaxError        an RDF file that does not parse
-     |    +-- UnknownFormatError    a format name / media type / extension we do not know
-     |    +-- SourceNotFoundError   a named file or directory that does not exist
-     +-- InconsistencyError         the OWL 2 RL closure found a clash (exit 1)
-     +-- ValidationFailed           SHACL validation reported results (exit 1)
-     +-- ConfigError                settings or project layout unusable (exit 2)
+    MedkgError                          (exit 1, HTTP 500)
+     +-- InputError                     bad input from the user (exit 2, HTTP 400)
+     |    +-- QuerySyntaxError          SPARQL text that does not parse
+     |    +-- QueryTooComplex           SPARQL text nested too deeply to parse safely
+     |    +-- RdfSyntaxError            an RDF file that does not parse
+     |    +-- UnknownFormatError        a format name / media type / extension we do not know
+     |    +-- SourceNotFoundError       a named file or directory that does not exist
+     |    +-- ProtocolError             an HTTP request the SPARQL protocol does not allow (400)
+     |         +-- MethodNotAllowed     an HTTP method /sparql does not answer (405, Allow)
+     |         +-- NotAcceptable        no representation the client accepts (406)
+     |         +-- PayloadTooLarge      a request body over the size limit (413)
+     |         +-- UriTooLong           a query string over the size limit (414)
+     |         +-- UnsupportedMediaType a request body of a media type we do not read (415)
+     +-- InconsistencyError             the OWL 2 RL closure found a clash (exit 1)
+     +-- ValidationFailed               SHACL validation reported results (exit 1)
+     +-- ConfigError                    settings or project layout unusable (exit 2)
+     +-- ServiceUnavailable             the endpoint cannot answer now (HTTP 503)
+     +-- QueryTimeout                   a query ran past its time limit (HTTP 503)
 
-``str()`` of each is one line: what went wrong, then where in parentheses.
+``str()`` of each is one line: what went wrong, then where in parentheses. Each class
+carries its CLI ``exit_code``, its ``http_status`` and a short ``title``; the web layer maps
+every error to an HTTP response from these alone, in one handler. Every error survives a
+pickle round trip (errors cross process boundaries from query workers).
 """
 
 from __future__ import annotations
@@ -45,10 +57,23 @@ def _where(source: str | Path | None, line: int | None, column: int | None) -> s
     return ", ".join(parts)
 
 
+def _restore(cls: type[MedkgError], args: tuple[Any, ...], state: dict[str, Any]) -> MedkgError:
+    """Rebuild a pickled MedkgError without calling its (subclass-specific) ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class MedkgError(Exception):
     """Base of every expected medkg failure."""
 
     exit_code: int = 1
+    http_status: int = 500
+    title: str = "Internal error"
+    #: Position in the input the error refers to, when known (1-based).
+    line: int | None = None
+    column: int | None = None
 
     def __init__(self, message: str, *, where: str | None = None) -> None:
         super().__init__(message)
@@ -59,15 +84,28 @@ class MedkgError(Exception):
         what = one_line(self.message)
         return f"{what} ({one_line(self.where)})" if self.where else what
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's default pickling calls cls(*self.args), which subclasses with their
+        # own __init__ signature cannot take; restore the instance state directly instead.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+    def http_headers(self) -> dict[str, str]:
+        """Extra HTTP response headers this error calls for (``Allow``, ``Vary``...)."""
+        return {}
+
 
 class InputError(MedkgError):
     """The user gave us something unusable."""
 
     exit_code = 2
+    http_status = 400
+    title = "Bad request"
 
 
 class QuerySyntaxError(InputError):
     """A SPARQL query (or rule) that does not parse."""
+
+    title = "SPARQL syntax error"
 
     def __init__(
         self,
@@ -84,8 +122,25 @@ class QuerySyntaxError(InputError):
         super().__init__(f"SPARQL syntax error: {message}", where=where)
 
 
+class QueryTooComplex(InputError):
+    """SPARQL text nested deeper than the limit (checked before any parser sees it)."""
+
+    title = "Query too complex"
+
+    def __init__(self, depth_limit: int, line: int, column: int) -> None:
+        self.depth_limit = depth_limit
+        self.line = line
+        self.column = column
+        super().__init__(
+            f"query nesting too deep: more than {depth_limit} levels of brackets",
+            where=_where(None, line, column),
+        )
+
+
 class RdfSyntaxError(InputError):
     """An RDF file that does not parse (or holds terms that are not valid RDF)."""
+
+    title = "RDF syntax error"
 
     def __init__(
         self,
@@ -103,6 +158,8 @@ class RdfSyntaxError(InputError):
 class UnknownFormatError(InputError):
     """A format name, media type or file extension that medkg does not know."""
 
+    title = "Unknown format"
+
     def __init__(self, value: str, kind: str = "format", choices: Sequence[str] = ()) -> None:
         self.value = value
         self.kind = kind
@@ -114,6 +171,8 @@ class UnknownFormatError(InputError):
 class SourceNotFoundError(InputError):
     """A file or directory the user named does not exist."""
 
+    title = "Not found"
+
     def __init__(self, path: str | Path, what: str = "file") -> None:
         self.path = Path(path)
         super().__init__(f"{what} not found", where=str(path))
@@ -121,6 +180,8 @@ class SourceNotFoundError(InputError):
 
 class InconsistencyError(MedkgError):
     """The OWL 2 RL closure is inconsistent; ``clashes`` holds the reasoner's messages."""
+
+    title = "Inconsistent knowledge graph"
 
     def __init__(self, clashes: list[str]) -> None:
         self.clashes = list(clashes)
@@ -131,6 +192,8 @@ class InconsistencyError(MedkgError):
 
 class ValidationFailed(MedkgError):
     """SHACL validation produced results; ``violations`` holds them."""
+
+    title = "SHACL validation failed"
 
     def __init__(self, violations: Sequence[Any], shapes: str | Path | None = None) -> None:
         self.violations = list(violations)
@@ -146,3 +209,106 @@ class ConfigError(MedkgError):
     """Settings or the project layout are unusable."""
 
     exit_code = 2
+    title = "Configuration error"
+
+
+# --------------------------------------------------------------------------------------------
+# The SPARQL protocol (HTTP)
+
+
+class ProtocolError(InputError):
+    """An HTTP request that the SPARQL 1.1 protocol (or this read-only endpoint) refuses."""
+
+    title = "Bad SPARQL protocol request"
+
+
+class MethodNotAllowed(ProtocolError):
+    """An HTTP method the endpoint does not answer; ``allow`` lists the ones it does."""
+
+    http_status = 405
+    title = "Method not allowed"
+
+    def __init__(self, method: str, allow: Sequence[str]) -> None:
+        self.method = method
+        self.allow = tuple(allow)
+        super().__init__(
+            f"method {method} is not allowed here", where=f"allowed: {', '.join(self.allow)}"
+        )
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allow)}
+
+
+class NotAcceptable(ProtocolError):
+    """No offered representation satisfies the request's ``Accept`` (or format parameter)."""
+
+    http_status = 406
+    title = "Not acceptable"
+
+    def __init__(self, offered: Sequence[str], what: str = "the result") -> None:
+        self.offered = list(offered)
+        super().__init__(
+            f"no acceptable representation of {what}",
+            where=f"offered: {', '.join(self.offered)}",
+        )
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Vary": "Accept"}
+
+
+class PayloadTooLarge(ProtocolError):
+    """A request body larger than ``limit`` bytes."""
+
+    http_status = 413
+    title = "Payload too large"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body larger than {limit} bytes")
+
+
+class UriTooLong(ProtocolError):
+    """A request query string longer than ``limit`` bytes."""
+
+    http_status = 414
+    title = "URI too long"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"query string longer than {limit} bytes", where="send long queries with POST"
+        )
+
+
+class UnsupportedMediaType(ProtocolError):
+    """A request body whose media type the endpoint does not read."""
+
+    http_status = 415
+    title = "Unsupported media type"
+
+    def __init__(self, media_type: str | None, supported: Sequence[str]) -> None:
+        self.media_type = media_type
+        self.supported = tuple(supported)
+        what = f"media type {media_type!r}" if media_type else "a body without Content-Type"
+        super().__init__(f"cannot read {what}", where=f"supported: {', '.join(self.supported)}")
+
+
+class ServiceUnavailable(MedkgError):
+    """The endpoint cannot answer now (starting, shutting down, or every worker busy)."""
+
+    http_status = 503
+    title = "Service unavailable"
+
+
+class QueryTimeout(MedkgError):
+    """A query ran longer than ``limit_seconds`` and was stopped; nothing was sent."""
+
+    http_status = 503
+    title = "Query timeout"
+
+    def __init__(self, limit_seconds: float) -> None:
+        self.limit_seconds = limit_seconds
+        super().__init__(
+            f"query exceeded the time limit of {limit_seconds:g} s",
+            where="simplify the query or add a LIMIT",
+        )

@@ -17,6 +17,9 @@ import pyoxigraph as ox
 
 from medkg.errors import UnknownFormatError
 
+#: Namespace of the W3C "Unique URIs for file formats" (used by service descriptions).
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
+
 
 @dataclass(frozen=True)
 class RdfSyntaxInfo:
@@ -28,6 +31,7 @@ class RdfSyntaxInfo:
     rdflib_format: str
     oxigraph_format: ox.RdfFormat
     carries_graphs: bool
+    format_iri: str  # the W3C "Unique URIs for file formats" IRI (service descriptions)
 
 
 class RdfSyntax(Enum):
@@ -40,6 +44,7 @@ class RdfSyntax(Enum):
         "turtle",
         ox.RdfFormat.TURTLE,
         False,
+        W3C_FORMATS + "Turtle",
     )
     NTRIPLES = RdfSyntaxInfo(
         ("ntriples", "nt", "n-triples"),
@@ -48,6 +53,7 @@ class RdfSyntax(Enum):
         "nt",
         ox.RdfFormat.N_TRIPLES,
         False,
+        W3C_FORMATS + "N-Triples",
     )
     NQUADS = RdfSyntaxInfo(
         ("nquads", "nq", "n-quads"),
@@ -56,6 +62,7 @@ class RdfSyntax(Enum):
         "nquads",
         ox.RdfFormat.N_QUADS,
         True,
+        W3C_FORMATS + "N-Quads",
     )
     TRIG = RdfSyntaxInfo(
         ("trig",),
@@ -64,6 +71,7 @@ class RdfSyntax(Enum):
         "trig",
         ox.RdfFormat.TRIG,
         True,
+        W3C_FORMATS + "TriG",
     )
     JSONLD = RdfSyntaxInfo(
         ("jsonld", "json-ld"),
@@ -72,6 +80,7 @@ class RdfSyntax(Enum):
         "json-ld",
         ox.RdfFormat.JSON_LD,
         True,
+        W3C_FORMATS + "JSON-LD",
     )
     RDFXML = RdfSyntaxInfo(
         ("rdfxml", "rdf/xml", "rdf"),
@@ -80,6 +89,7 @@ class RdfSyntax(Enum):
         "xml",
         ox.RdfFormat.RDF_XML,
         False,
+        W3C_FORMATS + "RDF_XML",
     )
 
     @property
@@ -110,6 +120,10 @@ class RdfSyntax(Enum):
     @property
     def carries_graphs(self) -> bool:
         return self.info.carries_graphs
+
+    @property
+    def format_iri(self) -> str:
+        return self.info.format_iri
 
     @classmethod
     def from_name(cls, name: str) -> RdfSyntax:
@@ -149,19 +163,36 @@ class ResultFormatInfo:
     media_type: str
     extension: str
     oxigraph_format: ox.QueryResultsFormat
+    format_iri: str  # the W3C "Unique URIs for file formats" IRI (service descriptions)
 
 
 class ResultFormat(Enum):
     """A SPARQL 1.1 query results format (SELECT / ASK)."""
 
     JSON = ResultFormatInfo(
-        "json", "application/sparql-results+json", "srj", ox.QueryResultsFormat.JSON
+        "json",
+        "application/sparql-results+json",
+        "srj",
+        ox.QueryResultsFormat.JSON,
+        W3C_FORMATS + "SPARQL_Results_JSON",
     )
     XML = ResultFormatInfo(
-        "xml", "application/sparql-results+xml", "srx", ox.QueryResultsFormat.XML
+        "xml",
+        "application/sparql-results+xml",
+        "srx",
+        ox.QueryResultsFormat.XML,
+        W3C_FORMATS + "SPARQL_Results_XML",
     )
-    CSV = ResultFormatInfo("csv", "text/csv", "csv", ox.QueryResultsFormat.CSV)
-    TSV = ResultFormatInfo("tsv", "text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV)
+    CSV = ResultFormatInfo(
+        "csv", "text/csv", "csv", ox.QueryResultsFormat.CSV, W3C_FORMATS + "SPARQL_Results_CSV"
+    )
+    TSV = ResultFormatInfo(
+        "tsv",
+        "text/tab-separated-values",
+        "tsv",
+        ox.QueryResultsFormat.TSV,
+        W3C_FORMATS + "SPARQL_Results_TSV",
+    )
 
     @property
     def info(self) -> ResultFormatInfo:
@@ -183,6 +214,10 @@ class ResultFormat(Enum):
     @property
     def oxigraph_format(self) -> ox.QueryResultsFormat:
         return self.info.oxigraph_format
+
+    @property
+    def format_iri(self) -> str:
+        return self.info.format_iri
 
     @classmethod
     def from_name(cls, name: str) -> ResultFormat:

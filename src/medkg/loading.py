@@ -23,8 +23,8 @@ from medkg.errors import ConfigError, RdfSyntaxError, SourceNotFoundError, Unkno
 from medkg.formats import RdfSyntax
 from medkg.namespaces import (
     ALIGNMENTS_GRAPH,
-    INFERRED_GRAPH,
     ONTOLOGY_GRAPH,
+    RESERVED_GRAPHS,
     graph_iri_for,
 )
 from medkg.terms import to_rdflib
@@ -104,9 +104,10 @@ def discover(resources: Resources, extra: Sequence[Path] = ()) -> list[SourceFil
 
     seen: dict[str, SourceFile] = {}
     for source in sources:
-        if source.graph == INFERRED_GRAPH:
+        if source.graph in RESERVED_GRAPHS:
             raise ConfigError(
-                "file name clashes with the reserved inferred graph", where=str(source.path)
+                f"file name clashes with the reserved graph <{source.graph}>",
+                where=str(source.path),
             )
         if source.graph in seen:
             raise ConfigError(
@@ -203,7 +204,7 @@ def _parse_with_oxigraph(dataset: Dataset, source: SourceFile, data: bytes) -> N
     for quad in quads:
         name = quad.graph_name
         graph = home if isinstance(name, ox.DefaultGraph) else to_rdflib(name)
-        if not isinstance(graph, URIRef | BNode) or str(graph) == INFERRED_GRAPH:
+        if not isinstance(graph, URIRef | BNode) or str(graph) in RESERVED_GRAPHS:
             raise RdfSyntaxError(source.path, f"cannot load into graph {graph.n3()}")
         triple = (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
         dataset.graph(graph).add(triple)

@@ -15,6 +15,13 @@ ONTOLOGY_GRAPH = GRAPH_BASE + "ontology"
 ALIGNMENTS_GRAPH = GRAPH_BASE + "alignments"
 INFERRED_GRAPH = GRAPH_BASE + "inferred"
 
+# Virtual graphs: names a query's dataset may use (protocol ``default-graph-uri``, ``FROM``)
+# for a union that is not stored under that name. No file may load into them.
+ALL_GRAPH = GRAPH_BASE + "all"  # every asserted graph + the inferred graph (the default)
+ASSERTED_GRAPH = GRAPH_BASE + "asserted"  # every asserted graph
+VIRTUAL_GRAPHS = (ALL_GRAPH, ASSERTED_GRAPH)
+RESERVED_GRAPHS = frozenset({INFERRED_GRAPH, *VIRTUAL_GRAPHS})
+
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
 OWL_NS = "http://www.w3.org/2002/07/owl#"

@@ -15,7 +15,8 @@ never lets a query reach the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -29,6 +30,7 @@ from medkg.config import Resources, Settings, resolve_resources
 from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
 from medkg.inference import cache_key, infer
+from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service
 from medkg.loading import SourceFile, discover, discover_rules, load_dataset
 from medkg.namespaces import INFERRED_GRAPH, PREFIXES
 from medkg.terms import OxTerm, TermConverter, to_rdflib, triples_to_rdflib
@@ -54,33 +56,26 @@ class QueryKind(Enum):
     GRAPH = "graph"  # CONSTRUCT or DESCRIBE
 
 
-# --------------------------------------------------------------------------------------------
-# SERVICE guard
-
-_SPARQL_SKIPPABLE = re.compile(
-    r"""
-      (?P<long1>'''(?:[^'\\]|\\.|'(?!''))*''')
-    | (?P<long2>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\")
-    | (?P<short1>'(?:[^'\\\n\r]|\\.)*')
-    | (?P<short2>"(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<service>(?<![\w?$:.\-])SERVICE(?![\w:\-]))
-    """,
-    re.VERBOSE | re.IGNORECASE | re.DOTALL,
-)
+OxDefaultGraphPart = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
+OxNamedGraph = ox.NamedNode | ox.BlankNode
+OxQueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 
 
-def refuse_service(sparql: str, source: str | Path | None = None) -> None:
-    """Raise QuerySyntaxError if the query uses the ``SERVICE`` keyword."""
-    for match in _SPARQL_SKIPPABLE.finditer(sparql):
-        if match.lastgroup == "service":
-            start = match.start()
-            line = sparql.count("\n", 0, start) + 1
-            column = start - (sparql.rfind("\n", 0, start) + 1) + 1
-            raise QuerySyntaxError(
-                "SERVICE (federated query) is not allowed", line, column, source=source
-            )
+@dataclass(frozen=True)
+class QueryDataset:
+    """The RDF dataset a query runs on: the graphs merged into its default graph, and the
+    graphs ``GRAPH`` may name. The store's default graph is the asserted union."""
+
+    default: tuple[OxDefaultGraphPart, ...]
+    named: tuple[OxNamedGraph, ...]
+
+
+def kind_of(result: OxQueryResult) -> QueryKind:
+    if isinstance(result, ox.QueryTriples):
+        return QueryKind.GRAPH
+    if isinstance(result, ox.QueryBoolean):
+        return QueryKind.ASK
+    return QueryKind.SELECT
 
 
 _OX_POSITION = re.compile(r"^error at (\d+):(\d+):\s*", re.IGNORECASE)
@@ -146,7 +141,7 @@ class QueryResult:
                     "format for CONSTRUCT/DESCRIBE results",
                     [s.cli_name for s in RdfSyntax],
                 )
-            return _serialize_triples(self.triples, fmt)
+            return serialize_triples(self.triples, fmt)
         if not isinstance(fmt, ResultFormat):
             raise UnknownFormatError(
                 fmt.cli_name,
@@ -190,7 +185,8 @@ def _used_prefixes(triples: Sequence[ox.Triple]) -> dict[str, str]:
     return {p: ns for p, ns in PREFIXES.items() if any(iri.startswith(ns) for iri in iris)}
 
 
-def _serialize_triples(triples: Sequence[ox.Triple], syntax: RdfSyntax) -> bytes:
+def serialize_triples(triples: Sequence[ox.Triple], syntax: RdfSyntax) -> bytes:
+    """``triples`` in ``syntax``; Turtle, TriG and JSON-LD use the PREFIXES they need."""
     if syntax is RdfSyntax.JSONLD:
         graph = Graph()
         for prefix, namespace in PREFIXES.items():
@@ -318,14 +314,14 @@ class KnowledgeGraph:
                 graph.add(triple)
         return graph
 
-    def _default_graphs(self, mode: GraphMode) -> list[ox.NamedNode | ox.DefaultGraph]:
+    def _default_graphs(self, mode: GraphMode) -> list[OxDefaultGraphPart]:
         if mode is GraphMode.ALL:
             return [_DEFAULT, _INFERRED]
         if mode is GraphMode.ASSERTED:
             return [_DEFAULT]
         return [_INFERRED]
 
-    def _named_graphs(self, mode: GraphMode) -> list[ox.NamedNode | ox.BlankNode]:
+    def _named_graphs(self, mode: GraphMode) -> list[OxNamedGraph]:
         names = list(self.store.named_graphs())
         if mode is GraphMode.ALL:
             return names
@@ -333,7 +329,32 @@ class KnowledgeGraph:
             return [n for n in names if n != _INFERRED]
         return [n for n in names if n == _INFERRED]
 
+    def dataset_for(self, mode: GraphMode = GraphMode.ALL) -> QueryDataset:
+        """The dataset of ``mode``: its default graph, and the named graphs it may see."""
+        return QueryDataset(tuple(self._default_graphs(mode)), tuple(self._named_graphs(mode)))
+
     # -- querying -------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        sparql: str,
+        *,
+        dataset: QueryDataset,
+        base_iri: str | None = None,
+        source: str | Path | None = None,
+    ) -> OxQueryResult:
+        """Start a query on ``dataset``; the result is lazy (iterate it inside
+        :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing."""
+        refuse_service(sparql, source)
+        check_nesting(sparql, SAFE_NESTING)
+        with query_errors(sparql, source):
+            return self.store.query(
+                sparql,
+                prefixes=PREFIXES,
+                base_iri=base_iri,
+                default_graph=list(dataset.default),
+                named_graphs=list(dataset.named),
+            )
 
     def query(
         self,
@@ -343,19 +364,9 @@ class KnowledgeGraph:
         source: str | Path | None = None,
     ) -> QueryResult:
         """Run a SPARQL query; ``source`` names where the text came from (for errors)."""
-        refuse_service(sparql, source)
-        try:
-            result = self.store.query(
-                sparql,
-                prefixes=PREFIXES,
-                default_graph=self._default_graphs(mode),  # type: ignore[arg-type]
-                named_graphs=self._named_graphs(mode),
-            )
+        result = self.evaluate(sparql, dataset=self.dataset_for(mode), source=source)
+        with query_errors(sparql, source):
             return QueryResult.from_oxigraph(result)
-        except SyntaxError as exc:
-            raise _query_syntax_error(exc, sparql, source) from exc
-        except OSError as exc:
-            raise InputError(f"query evaluation failed: {exc}", where=_where(source)) from exc
 
     def stats(self) -> Stats:
         """Triples per named graph (sorted by IRI); instances per class over asserted+inferred."""
@@ -381,3 +392,14 @@ class KnowledgeGraph:
 
 def _where(source: str | Path | None) -> str | None:
     return str(source) if source is not None else None
+
+
+@contextmanager
+def query_errors(sparql: str, source: str | Path | None = None) -> Iterator[None]:
+    """Turn pyoxigraph's parse and evaluation errors into MedkgErrors."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise _query_syntax_error(exc, sparql, source) from exc
+    except OSError as exc:
+        raise InputError(f"query evaluation failed: {exc}", where=_where(source)) from exc

@@ -42,6 +42,7 @@ from medkg.errors import ConfigError, MedkgError, QueryTimeout, ServiceUnavailab
 from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.loading import SourceFile
 from medkg.store import KnowledgeGraph
+from medkg.threads import call_with_large_stack
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
         if job is None:
             return
         try:
-            conn.send(("ok", execute(kg, job)))
+            # A large stack: pyoxigraph recurses on long chains in the query text.
+            conn.send(("ok", call_with_large_stack(lambda job=job: execute(kg, job))))
         except MedkgError as exc:
             conn.send(("error", _portable(exc)))
         except Exception as exc:  # a defect in execute: report it, keep the worker alive

@@ -1,0 +1,1 @@
+"""medkg's benchmarks. Run ``python -m bench --help`` from the repository root."""

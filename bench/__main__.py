@@ -1,0 +1,178 @@
+"""``python -m bench engines [--quick|--smoke] [--repeat N] [--out DIR] ...``
+
+Exit status: 0 when medkg's query path gives every reference count, 1 when it does not
+(or a query fails on it), 2 when the benchmark cannot run (missing data, bad options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench import lubm, machine, report
+from bench.engines import MEDKG, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB, Status, run_engines
+
+DEFAULT_REPEAT = 5
+DEFAULT_RDFLIB_TIMEOUT = 30.0
+QUICK_REPEAT = 3
+QUICK_RDFLIB_TIMEOUT = 10.0
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    engines = commands.add_parser(
+        "engines",
+        help="compare query engines on the LUBM(1) closure",
+        description="The 14 LUBM queries on the LUBM(1) closure through medkg's query path, "
+        "raw pyoxigraph and rdflib, side by side. Writes bench/results/engines.json and the "
+        "engines section of docs/benchmarks.md.",
+    )
+    size = engines.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_REPEAT} repeats, rdflib limited to {QUICK_RDFLIB_TIMEOUT:g} s",
+    )
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="medkg's path only, 1 repeat, counts checked; writes results only with --out",
+    )
+    engines.add_argument(
+        "--repeat",
+        type=_positive_int,
+        help=f"timed runs per query after the cold one (default {DEFAULT_REPEAT})",
+    )
+    engines.add_argument(
+        "--rdflib-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help=f"time limit per rdflib run (default {DEFAULT_RDFLIB_TIMEOUT:g})",
+    )
+    engines.add_argument(
+        "--out", type=Path, metavar="DIR", help="where engines.json goes (default bench/results)"
+    )
+    engines.add_argument(
+        "--lubm-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"the LUBM data (default ${lubm.LUBM_DIR_ENV}, else ../shared/lubm)",
+    )
+    engines.add_argument(
+        "--rebuild-closure",
+        action="store_true",
+        help="recompute the closure (and its cold timing) even if it is cached",
+    )
+    engines.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    return parser
+
+
+def _summary(result: dict[str, object]) -> str:
+    targets = result["targets"]
+    assert isinstance(targets, list)
+    parts = []
+    for target in targets:
+        measured = target["measured_s"]
+        figure = f"{measured:.3f} s" if isinstance(measured, float) else "n/a"
+        verdict = "met" if target["met"] else "NOT met"
+        parts.append(f"target < {target['limit_s']:g} s ({target['key']}): {figure}, {verdict}")
+    return "; ".join(parts)
+
+
+def engines_command(args: argparse.Namespace) -> int:
+    if args.smoke:
+        mode, repeat, timeout = "smoke", 1, DEFAULT_RDFLIB_TIMEOUT
+        engines = [MEDKG]
+    elif args.quick:
+        mode, repeat, timeout = "quick", QUICK_REPEAT, QUICK_RDFLIB_TIMEOUT
+        engines = [MEDKG, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB]
+    else:
+        mode, repeat, timeout = "full", DEFAULT_REPEAT, DEFAULT_RDFLIB_TIMEOUT
+        engines = [MEDKG, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB]
+    repeat = args.repeat or repeat
+    timeout = args.rdflib_timeout or timeout
+
+    host = machine.describe()
+    files = lubm.LubmFiles.locate(args.lubm_dir)
+    queries = lubm.load_queries(files)
+    kg, closure = lubm.open_closure(files, rebuild=args.rebuild_closure, log=_log)
+    _log(
+        f"closure: {closure.closure_triples:,} triples "
+        f"({closure.default_graph_triples:,} asserted, {closure.inferred_triples:,} inferred)"
+    )
+    results = run_engines(
+        kg, queries, engines=engines, repeat=repeat, rdflib_timeout_s=timeout, log=_log
+    )
+    settings = {
+        "repeat": repeat,
+        "rdflib_timeout_s": timeout,
+        "engines": engines,
+        "lubm_dir": lubm.describe_dir(files.directory),
+        "dataset": "LUBM(1,0)",
+        "queries": [q.name for q in queries],
+    }
+    result = report.build(
+        mode=mode,
+        settings=settings,
+        machine=host,
+        closure=closure,
+        results=results,
+    )
+    if not args.smoke or args.out is not None:
+        path = report.write_json(result, args.out or report.RESULTS_DIR)
+        _log(f"wrote {lubm.describe_dir(path)}")
+    section = report.render_markdown(result)
+    if not args.smoke and not args.no_docs:
+        path = report.update_docs(section)
+        _log(f"updated {lubm.describe_dir(path)}")
+    print(section)
+
+    medkg = results[0]
+    failures = [m for m in medkg.measurements if m.status is not Status.OK]
+    if failures:
+        for m in failures:
+            detail = m.error or f"got {m.count} answers, the reference is {m.expected}"
+            _log(f"FAIL: medkg's query path, LUBM {m.query}: {detail}")
+        _log(f"FAIL: {len(failures)} of {len(medkg.measurements)} LUBM queries are wrong")
+        return 1
+    _log(
+        f"OK: medkg's query path gives all {len(medkg.measurements)} reference counts; "
+        + _summary(result)
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "engines":
+            return engines_command(args)
+    except lubm.BenchError as exc:
+        _log(f"bench: error: {exc}")
+        return 2
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""A description of the machine and software a benchmark ran on (no host names, no paths)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGES = ("medkg", "pyoxigraph", "rdflib", "owlrl")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _ram_gib() -> float | None:
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return round(pages * size / 2**30, 1)
+
+
+def _usable_cores() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages: other work competing for the cores."""
+    try:
+        return [round(value, 2) for value in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def describe() -> dict[str, object]:
+    """CPU, cores, RAM, OS, Python and package versions, the date (UTC), the load average."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": _cpu_model(),
+        "architecture": platform.machine(),
+        "cores": os.cpu_count(),
+        "usable_cores": _usable_cores(),
+        "ram_gib": _ram_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "packages": {name: _package_version(name) for name in PACKAGES},
+        "load_average_at_start": load_average(),
+    }
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU time used so far by the whole machine and by this process, for telling how much
+    other work competed with a measurement."""
+
+    wall_s: float
+    machine_busy_s: float | None  # every process (None where /proc/stat is unavailable)
+    own_s: float  # this process and its finished child processes
+
+    @classmethod
+    def take(cls) -> CpuSample:
+        times = os.times()
+        own = times.user + times.system + times.children_user + times.children_system
+        return cls(time.monotonic(), _machine_busy_s(), own)
+
+
+def _machine_busy_s() -> float | None:
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 8:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
+    return (user + nice + system + irq + softirq) / ticks
+
+
+def other_cpu_share(start: CpuSample, end: CpuSample) -> float | None:
+    """The share (0..1) of the machine's CPU capacity that other processes used between
+    ``start`` and ``end``."""
+    cores = _usable_cores() or 1
+    wall = end.wall_s - start.wall_s
+    if start.machine_busy_s is None or end.machine_busy_s is None or wall <= 0:
+        return None
+    others = (end.machine_busy_s - start.machine_busy_s) - (end.own_s - start.own_s)
+    return round(min(max(others / (wall * cores), 0.0), 1.0), 3)

@@ -1,0 +1,166 @@
+"""Cheap lexical checks on SPARQL text, made before any parser sees it.
+
+A small tokenizer skips what can hide keywords and brackets (string literals, IRIs,
+comments) and recognizes variables, prefixed names, bare words and brackets. On its
+tokens rest three checks:
+
+- :func:`refuse_service`: the ``SERVICE`` keyword (federated query) is refused, so no query
+  reaches the network;
+- :func:`check_nesting`: brackets nested deeper than a limit are refused. pyoxigraph's
+  parser is recursive and crashes the whole process (stack overflow) on deeply nested
+  text, so this runs first and never parses;
+- :func:`dataset_clause`: the IRIs of ``FROM`` / ``FROM NAMED``, resolved against the
+  query's ``PREFIX`` and ``BASE`` declarations, so that medkg can build the query's
+  dataset itself (and map its virtual graph names).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin
+
+from medkg.errors import QuerySyntaxError, QueryTooComplex
+
+#: Deepest bracket nesting any caller may allow. pyoxigraph (0.5) overflows its stack at
+#: about 1000 nested blank-node brackets in a thread; 500 keeps a wide margin.
+SAFE_NESTING = 500
+
+_TOKENS = re.compile(
+    r"""
+      (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
+        | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
+        | '(?:[^'\\\n\r]|\\.)*'
+        | "(?:[^"\\\n\r]|\\.)*")
+    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<comment>\#[^\n\r]*)
+    | (?P<var>[?$]\w+)
+    | (?P<pname>(?:[^\W\d]\w*(?:[.\-]+\w+)*)?:(?:(?:[\w\-:%]|\\.)+(?:\.+(?:[\w\-:%]|\\.)+)*)?)
+    | (?P<word>[^\W\d]\w*)
+    | (?P<open>[{(\[]|<<)
+    | (?P<close>[})\]]|>>)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # string, iri, comment, var, pname, word, open, close
+    text: str
+    start: int
+
+
+def tokens(sparql: str) -> Iterator[Token]:
+    """The tokens of ``sparql`` that matter to the checks here (punctuation is skipped)."""
+    for match in _TOKENS.finditer(sparql):
+        kind = match.lastgroup
+        assert kind is not None
+        yield Token(kind, match.group(), match.start())
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset`` in ``text``."""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _keywords(sparql: str) -> Iterator[tuple[str, Token]]:
+    for token in tokens(sparql):
+        if token.kind == "word":
+            yield token.text.upper(), token
+
+
+def refuse_service(sparql: str, source: str | Path | None = None) -> None:
+    """Raise QuerySyntaxError if the query uses the ``SERVICE`` keyword."""
+    for keyword, token in _keywords(sparql):
+        if keyword == "SERVICE":
+            line, column = position(sparql, token.start)
+            raise QuerySyntaxError(
+                "SERVICE (federated query) is not allowed",
+                line,
+                column,
+                source=source,
+            )
+
+
+def check_nesting(sparql: str, limit: int) -> None:
+    """Raise QueryTooComplex if ``{ ( [ <<`` nest more than ``limit`` levels deep."""
+    depth = 0
+    for token in tokens(sparql):
+        if token.kind == "open":
+            depth += 1
+            if depth > limit:
+                raise QueryTooComplex(limit, *position(sparql, token.start))
+        elif token.kind == "close":
+            depth = max(depth - 1, 0)
+
+
+@dataclass(frozen=True)
+class DatasetClause:
+    """The graph IRIs of a query's ``FROM`` (default) and ``FROM NAMED`` (named) clauses."""
+
+    default: tuple[str, ...]
+    named: tuple[str, ...]
+
+
+def _unescape_local(name: str) -> str:
+    return re.sub(r"\\(.)", r"\1", name)
+
+
+def dataset_clause(
+    sparql: str, prefixes: Mapping[str, str], base_iri: str | None = None
+) -> DatasetClause | None:
+    """The query's dataset clause; None if it has none or an IRI in it cannot be resolved.
+
+    ``prefixes`` are the predeclared ones; ``PREFIX`` declarations in the text override
+    them, and ``BASE`` (or ``base_iri``) resolves relative IRIs, as the parser would.
+    """
+    declared = dict(prefixes)
+    base = base_iri
+    default: list[str] = []
+    named: list[str] = []
+    pending: str | None = None  # the keyword whose operand comes next
+    for token in tokens(sparql):
+        if token.kind == "comment":
+            continue
+        word = token.text.upper() if token.kind == "word" else None
+        if pending == "FROM" and word == "NAMED":
+            pending = "FROM NAMED"
+            continue
+        if pending is not None and pending.startswith("PREFIX:"):
+            if token.kind == "iri":
+                declared[pending[len("PREFIX:") :]] = _resolve(token.text[1:-1], base)
+            pending = None
+            continue
+        if pending == "PREFIX" and token.kind == "pname" and token.text.endswith(":"):
+            pending = "PREFIX:" + token.text[:-1]
+            continue
+        if pending == "BASE" and token.kind == "iri":
+            base = _resolve(token.text[1:-1], base)
+        elif pending in ("FROM", "FROM NAMED"):
+            iri = _operand_iri(token, declared, base)
+            if iri is None:
+                return None
+            (named if pending == "FROM NAMED" else default).append(iri)
+        pending = word if word in ("PREFIX", "BASE", "FROM") else None
+    if not default and not named:
+        return None
+    return DatasetClause(tuple(default), tuple(named))
+
+
+def _resolve(iri: str, base: str | None) -> str:
+    return urljoin(base, iri) if base else iri
+
+
+def _operand_iri(token: Token, declared: Mapping[str, str], base: str | None) -> str | None:
+    if token.kind == "iri":
+        return _resolve(token.text[1:-1], base)
+    if token.kind == "pname":
+        prefix, _, local = token.text.partition(":")
+        namespace = declared.get(prefix)
+        return None if namespace is None else namespace + _unescape_local(local)
+    return None

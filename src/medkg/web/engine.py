@@ -1,0 +1,100 @@
+"""Query engines: what the endpoint hands each :class:`QueryJob` to.
+
+An engine is anything with a blocking ``run(job) -> QueryAnswer`` that enforces the query
+time limit itself (raising :class:`~medkg.errors.QueryTimeout`). The app calls it on a
+worker thread, so the event loop never blocks. Optional extras the app uses when present:
+``ready`` (for ``/health``) and ``close()`` (at shutdown).
+
+- :class:`LocalEngine` runs queries in the server process (``--workers 0``, the tests).
+  A query past its limit is answered with a timeout but runs on in the background: a
+  thread cannot be stopped. Use worker processes in production.
+- :class:`~medkg.workers.WorkerPool` runs them in killable worker processes.
+
+:func:`build_engine` picks the engine ``medkg serve`` uses.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from medkg.config import Settings
+from medkg.errors import QueryTimeout
+from medkg.execution import QueryAnswer, QueryJob, execute
+from medkg.store import KnowledgeGraph
+from medkg.threads import call_with_large_stack
+from medkg.workers import WorkerPool, write_snapshot
+
+
+class QueryEngine(Protocol):
+    """Runs one query job to completion (blocking), within the time limit."""
+
+    def run(self, job: QueryJob) -> QueryAnswer: ...
+
+
+@runtime_checkable
+class ReadinessReporting(Protocol):
+    """An engine that can say whether it is ready to answer (e.g. workers started)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """An engine holding resources (processes) to release at shutdown."""
+
+    def close(self) -> None: ...
+
+
+class LocalEngine:
+    """Runs each query in this process, on its own large-stack thread, with a time limit."""
+
+    def __init__(self, kg: KnowledgeGraph, *, timeout: float | None = None) -> None:
+        self.kg = kg
+        self.timeout = timeout
+
+    def run(self, job: QueryJob) -> QueryAnswer:
+        try:
+            return call_with_large_stack(execute, self.kg, job, timeout=self.timeout)
+        except TimeoutError:
+            assert self.timeout is not None
+            raise QueryTimeout(self.timeout) from None
+
+
+@runtime_checkable
+class WorkerReporting(Protocol):
+    """An engine of worker processes that reports on them (for ``/health``)."""
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def live_workers(self) -> int: ...
+
+    @property
+    def idle_workers(self) -> int: ...
+
+    @property
+    def restarts(self) -> int: ...
+
+
+def _snapshot_dir(settings: Settings) -> Path:
+    """Where the workers' snapshot lives: the closure cache, or a private temporary copy."""
+    if settings.use_cache:
+        return settings.cache_dir
+    directory = tempfile.mkdtemp(prefix="medkg-snapshot-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return Path(directory)
+
+
+def build_engine(settings: Settings, kg: KnowledgeGraph) -> QueryEngine:
+    """The engine ``medkg serve`` uses: ``settings.workers`` killable worker processes, or
+    in-process execution for ``workers == 0``."""
+    if settings.workers == 0:
+        return LocalEngine(kg, timeout=settings.timeout)
+    snapshot = write_snapshot(kg, _snapshot_dir(settings))
+    return WorkerPool(snapshot, size=settings.workers, timeout=settings.timeout)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+
+from medkg.errors import QuerySyntaxError, QueryTooComplex
+from medkg.lexer import (
+    DatasetClause,
+    check_nesting,
+    dataset_clause,
+    position,
+    refuse_service,
+    tokens,
+)
+from medkg.namespaces import PREFIXES
+
+G = "https://w3id.org/medkg/graph/"
+
+
+@pytest.mark.parametrize(
+    ("sparql", "depth"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", 1),
+        ("SELECT * WHERE { { ?s ?p ?o } FILTER((1)) }", 3),
+        ("SELECT * WHERE { ?s ?p [ ?q [ ?r 1 ] ] }", 3),
+        ('SELECT * WHERE { ?s ?p "{{{{((((" }', 1),
+        ("SELECT * WHERE { ?s ?p '''\n{{{{\n''' }", 1),
+        ("SELECT * WHERE { ?s <http://x/{{{{> ?o }", 1),  # not an IRI: '{' may not be in one
+        ("# {{{{{{{{\nSELECT * WHERE { ?s ?p ?o }", 1),
+        ("SELECT * WHERE { BIND(<<( <a> <b> <<( <c> <d> <e> )>> )>> AS ?t) }", 6),
+        ("}}}} SELECT * WHERE { ?s ?p ?o }", 1),  # unbalanced closers never go negative
+    ],
+)
+def test_nesting_depth_is_counted_outside_strings_iris_and_comments(
+    sparql: str, depth: int
+) -> None:
+    if "http://x/{" in sparql:
+        depth = 1 + sparql.count("{", sparql.index("<http"))  # braces stay braces there
+    check_nesting(sparql, depth)
+    with pytest.raises(QueryTooComplex) as info:
+        check_nesting(sparql, depth - 1)
+    assert info.value.depth_limit == depth - 1
+    assert info.value.line is not None and info.value.column is not None
+
+
+def test_nesting_error_has_the_position_of_the_first_bracket_too_deep() -> None:
+    sparql = "SELECT * WHERE {\n  { { ?s ?p ?o } }\n}"
+    with pytest.raises(QueryTooComplex) as info:
+        check_nesting(sparql, 2)
+    assert (info.value.line, info.value.column) == (2, 5)
+    assert "query nesting too deep" in str(info.value)
+
+
+def test_huge_nesting_is_refused_without_parsing() -> None:
+    sparql = "SELECT * WHERE " + "{" * 100_000 + "?s ?p ?o" + "}" * 100_000
+    with pytest.raises(QueryTooComplex):
+        check_nesting(sparql, 100)
+
+
+@pytest.mark.parametrize(
+    ("sparql", "refused"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o .SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } }", True),
+        ("SELECT * WHERE { ?s ?p ?o.SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } }", True),
+        ("SELECT * WHERE { ?s ?p 1.SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } }", True),
+        ("SELECT * WHERE { ?s ?p ex:.SERVICE <http://127.0.0.1:9/> { ?a ?b ?c } }", True),
+        ("SELECT * WHERE { ?s ?p ex:a.SERVICE }", False),  # one prefixed name: ex:a.SERVICE
+        ("SELECT * WHERE {}SERVICE", True),
+        ("SELECT * WHERE { ?s ?p ?o } # SERVICE", False),
+        ("SELECT ?SERVICE WHERE { ?s ex:SERVICE $SERVICE }", False),
+        ("SELECT * WHERE { ?s ?p _:SERVICE }", False),
+        ("SELECT * WHERE { ?s ?p ex:x.SERVICE_NOT }", False),
+    ],
+)
+def test_service_guard_on_tokens(sparql: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(QuerySyntaxError, match="SERVICE"):
+            refuse_service(sparql)
+    else:
+        refuse_service(sparql)
+
+
+def test_tokens_and_positions() -> None:
+    kinds = [t.kind for t in tokens('PREFIX ex: <http://x/> SELECT ?v { ex:a "s" 1 } # c')]
+    expected = "word pname iri word var open pname string close comment"
+    assert kinds == expected.split()
+    assert position("ab\ncd", 4) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("sparql", "expected"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", None),
+        ("SELECT * FROM graph:world WHERE { ?s ?p ?o }", DatasetClause((G + "world",), ())),
+        (
+            "SELECT * FROM <http://a/> FROM NAMED <http://b/> from named graph:x WHERE {}",
+            DatasetClause(("http://a/",), ("http://b/", G + "x")),
+        ),
+        (
+            "PREFIX g: <http://g/> SELECT * FROM g:one FROM NAMED g:two WHERE {}",
+            DatasetClause(("http://g/one",), ("http://g/two",)),
+        ),
+        (
+            "PREFIX graph: <http://mine/> SELECT * FROM graph:one WHERE {}",
+            DatasetClause(("http://mine/one",), ()),
+        ),
+        (
+            "BASE <http://base/dir/> SELECT * FROM <g1> FROM NAMED <../g2> WHERE {}",
+            DatasetClause(("http://base/dir/g1",), ("http://base/g2",)),
+        ),
+        ("SELECT * FROM nope:x WHERE {}", None),  # undeclared prefix: the parser reports it
+        ("SELECT * WHERE { ?from ?p 'FROM <http://x/>' } # FROM <http://y/>", None),
+    ],
+)
+def test_dataset_clause(sparql: str, expected: DatasetClause | None) -> None:
+    assert dataset_clause(sparql, PREFIXES) == expected
+
+
+def test_dataset_clause_resolves_relative_iris_against_the_given_base() -> None:
+    clause = dataset_clause("SELECT * FROM <g> WHERE {}", {}, "http://host/sparql")
+    assert clause == DatasetClause(("http://host/g",), ())
