@@ -44,8 +44,17 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Ru
     """``medkg serve ARGS --host 127.0.0.1 --port <free>``; waits for /health to be ready."""
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"medkg-test-server-{port}.log"
-    command = [sys.executable, "-m", "medkg", "serve", *args, "--host", "127.0.0.1",
-               "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "medkg",
+        "serve",
+        *args,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
     child_env.update(env or {})
     with log.open("wb") as sink:
@@ -61,6 +70,7 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Ru
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        log.unlink(missing_ok=True)
 
 
 def _wait_ready(server: RunningServer) -> None:
@@ -78,5 +88,7 @@ def _wait_ready(server: RunningServer) -> None:
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("medkg serve did not become ready in time:\n"
-                       + server.log.read_text(errors="replace")[-3000:])
+    raise RuntimeError(
+        "medkg serve did not become ready in time:\n"
+        + server.log.read_text(errors="replace")[-3000:]
+    )

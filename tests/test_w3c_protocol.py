@@ -47,9 +47,7 @@ ASK_NAMED = f"ASK {{ GRAPH ?g1 {{ {D1} a ?type }} GRAPH ?g2 {{ {D2} a ?type }} }
 ASK_FULL = (
     f"ASK {{\n  {D3} a ?type\n  GRAPH ?g1 {{ {D1} a ?type }}\n  GRAPH ?g2 {{ {D2} a ?type }}\n}}"
 )
-ASK_MULTI = (
-    f"ASK FROM {D3} {{ GRAPH ?g1 {{ {D1} a ?type }} GRAPH ?g2 {{ {D2} a ?type }} }}"
-)
+ASK_MULTI = f"ASK FROM {D3} {{ GRAPH ?g1 {{ {D1} a ?type }} GRAPH ?g2 {{ {D2} a ?type }} }}"
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
@@ -63,8 +61,12 @@ UPDATE_TEXT = (
 BOOLEAN_TYPES = ("application/sparql-results+json", "application/sparql-results+xml")
 TABULAR_TYPES = (*BOOLEAN_TYPES, "text/csv", "text/tab-separated-values")
 RDF_TYPES = (
-    "text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json",
-    "application/trig", "application/n-quads",
+    "text/turtle",
+    "application/n-triples",
+    "application/rdf+xml",
+    "application/ld+json",
+    "application/trig",
+    "application/n-quads",
 )
 
 
@@ -85,79 +87,198 @@ def _read_only(name: str, target: str, body: str, content_type: str = UPDATE) ->
 
 
 CASES = [
-    Case("query_post_form", "POST", f"/sparql?default-graph-uri={_g(0)}", FORM,
-         b"query=ASK%20%7B%7D", result="true"),
-    Case("query_dataset_default_graphs_get", "GET",
-         f"/sparql?query={_q(ASK_D1_D2)}&default-graph-uri={_g(1)}&default-graph-uri={_g(2)}",
-         result="true"),
-    Case("query_dataset_default_graphs_post", "POST",
-         f"/sparql?default-graph-uri={_g(1)}&default-graph-uri={_g(2)}", DIRECT,
-         ASK_D1_D2.encode(), result="true"),
-    Case("query_dataset_named_graphs_post", "POST",
-         f"/sparql?named-graph-uri={_g(1)}&named-graph-uri={_g(2)}", DIRECT,
-         ASK_NAMED.encode(), result="true"),
-    Case("query_dataset_named_graphs_get", "GET",
-         f"/sparql?query={_q(ASK_NAMED)}&named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
-         result="true"),
-    Case("query_dataset_full", "POST",
-         f"/sparql?default-graph-uri={_g(3)}&named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
-         DIRECT, ASK_FULL.encode(), result="true"),
-    Case("query_multiple_dataset", "POST",
-         f"/sparql?named-graph-uri={_g(1)}&named-graph-uri={_g(2)}", DIRECT,
-         ASK_MULTI.encode(), result="true"),
-    Case("query_get", "GET", f"/sparql?query=ASK%20%7B%7D&default-graph-uri={_g(0)}",
-         result="true"),
-    Case("query_content_type_select", "POST", f"/sparql?default-graph-uri={_g(0)}", DIRECT,
-         b"SELECT (1 AS ?value) {}", result="tabular"),
-    Case("query_content_type_ask", "POST", f"/sparql?default-graph-uri={_g(0)}", DIRECT,
-         b"ASK {}", result="boolean"),
-    Case("query_content_type_describe", "POST", f"/sparql?default-graph-uri={_g(0)}", DIRECT,
-         b"DESCRIBE <http://example.org/>", result="rdf"),
-    Case("query_content_type_construct", "POST", f"/sparql?default-graph-uri={_g(0)}", DIRECT,
-         b"CONSTRUCT { <s> <p> 1 } WHERE {}", result="rdf"),
+    Case(
+        "query_post_form",
+        "POST",
+        f"/sparql?default-graph-uri={_g(0)}",
+        FORM,
+        b"query=ASK%20%7B%7D",
+        result="true",
+    ),
+    Case(
+        "query_dataset_default_graphs_get",
+        "GET",
+        f"/sparql?query={_q(ASK_D1_D2)}&default-graph-uri={_g(1)}&default-graph-uri={_g(2)}",
+        result="true",
+    ),
+    Case(
+        "query_dataset_default_graphs_post",
+        "POST",
+        f"/sparql?default-graph-uri={_g(1)}&default-graph-uri={_g(2)}",
+        DIRECT,
+        ASK_D1_D2.encode(),
+        result="true",
+    ),
+    Case(
+        "query_dataset_named_graphs_post",
+        "POST",
+        f"/sparql?named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
+        DIRECT,
+        ASK_NAMED.encode(),
+        result="true",
+    ),
+    Case(
+        "query_dataset_named_graphs_get",
+        "GET",
+        f"/sparql?query={_q(ASK_NAMED)}&named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
+        result="true",
+    ),
+    Case(
+        "query_dataset_full",
+        "POST",
+        f"/sparql?default-graph-uri={_g(3)}&named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
+        DIRECT,
+        ASK_FULL.encode(),
+        result="true",
+    ),
+    Case(
+        "query_multiple_dataset",
+        "POST",
+        f"/sparql?named-graph-uri={_g(1)}&named-graph-uri={_g(2)}",
+        DIRECT,
+        ASK_MULTI.encode(),
+        result="true",
+    ),
+    Case(
+        "query_get", "GET", f"/sparql?query=ASK%20%7B%7D&default-graph-uri={_g(0)}", result="true"
+    ),
+    Case(
+        "query_content_type_select",
+        "POST",
+        f"/sparql?default-graph-uri={_g(0)}",
+        DIRECT,
+        b"SELECT (1 AS ?value) {}",
+        result="tabular",
+    ),
+    Case(
+        "query_content_type_ask",
+        "POST",
+        f"/sparql?default-graph-uri={_g(0)}",
+        DIRECT,
+        b"ASK {}",
+        result="boolean",
+    ),
+    Case(
+        "query_content_type_describe",
+        "POST",
+        f"/sparql?default-graph-uri={_g(0)}",
+        DIRECT,
+        b"DESCRIBE <http://example.org/>",
+        result="rdf",
+    ),
+    Case(
+        "query_content_type_construct",
+        "POST",
+        f"/sparql?default-graph-uri={_g(0)}",
+        DIRECT,
+        b"CONSTRUCT { <s> <p> 1 } WHERE {}",
+        result="rdf",
+    ),
     _read_only("update_dataset_default_graph", f"/sparql?using-graph-uri={_g(1)}", UPDATE_TEXT),
-    _read_only("update_dataset_default_graphs",
-               f"/sparql?using-graph-uri={_g(1)}&using-graph-uri={_g(2)}", UPDATE_TEXT),
-    _read_only("update_dataset_named_graphs",
-               f"/sparql?using-named-graph-uri={_g(1)}&using-named-graph-uri={_g(2)}",
-               UPDATE_TEXT),
-    _read_only("update_dataset_full",
-               f"/sparql?using-graph-uri={_g(3)}&using-named-graph-uri={_g(1)}", UPDATE_TEXT),
-    _read_only("update_post_form", "/sparql",
-               "update=" + _q("CLEAR ALL ; INSERT DATA { <http://example.org/s> "
-                              "<http://example.org/p> <http://example.org/o> }"), FORM),
-    _read_only("update_post_direct", "/sparql",
-               "INSERT DATA { <http://example.org/s> <http://example.org/p> <http://example.org/o> }"),
-    _read_only("update_base_uri", "/sparql",
-               "CLEAR GRAPH <http://example.org/protocol-base-test/> ;\nINSERT DATA { GRAPH "
-               "<http://example.org/protocol-base-test/> { <http://example.org/s> "
-               "<http://example.org/p> <test> } }"),
+    _read_only(
+        "update_dataset_default_graphs",
+        f"/sparql?using-graph-uri={_g(1)}&using-graph-uri={_g(2)}",
+        UPDATE_TEXT,
+    ),
+    _read_only(
+        "update_dataset_named_graphs",
+        f"/sparql?using-named-graph-uri={_g(1)}&using-named-graph-uri={_g(2)}",
+        UPDATE_TEXT,
+    ),
+    _read_only(
+        "update_dataset_full",
+        f"/sparql?using-graph-uri={_g(3)}&using-named-graph-uri={_g(1)}",
+        UPDATE_TEXT,
+    ),
+    _read_only(
+        "update_post_form",
+        "/sparql",
+        "update="
+        + _q(
+            "CLEAR ALL ; INSERT DATA { <http://example.org/s> "
+            "<http://example.org/p> <http://example.org/o> }"
+        ),
+        FORM,
+    ),
+    _read_only(
+        "update_post_direct",
+        "/sparql",
+        "INSERT DATA { <http://example.org/s> <http://example.org/p> <http://example.org/o> }",
+    ),
+    _read_only(
+        "update_base_uri",
+        "/sparql",
+        "CLEAR GRAPH <http://example.org/protocol-base-test/> ;\nINSERT DATA { GRAPH "
+        "<http://example.org/protocol-base-test/> { <http://example.org/s> "
+        "<http://example.org/p> <test> } }",
+    ),
     Case("query_post_direct", "POST", "/sparql", DIRECT, b"ASK {}", result="true"),
-    Case("bad_query_method", "PUT", f"/sparql?query=ASK%20%7B%7D&default-graph-uri={_g(0)}",
-         FORM, expect="4xx"),
-    Case("bad_multiple_queries", "GET", "/sparql?query=ASK%20%7B%7D&query=SELECT%20%2A%20%7B%7D",
-         expect="4xx"),
+    Case(
+        "bad_query_method",
+        "PUT",
+        f"/sparql?query=ASK%20%7B%7D&default-graph-uri={_g(0)}",
+        FORM,
+        expect="4xx",
+    ),
+    Case(
+        "bad_multiple_queries",
+        "GET",
+        "/sparql?query=ASK%20%7B%7D&query=SELECT%20%2A%20%7B%7D",
+        expect="4xx",
+    ),
     Case("bad_query_wrong_media_type", "POST", "/sparql", "text/plain", b"ASK {}", expect="4xx"),
-    Case("bad_query_missing_form_type", "POST", "/sparql", None, b"query=ASK%20%7B%7D",
-         expect="4xx"),
+    Case(
+        "bad_query_missing_form_type", "POST", "/sparql", None, b"query=ASK%20%7B%7D", expect="4xx"
+    ),
     Case("bad_query_missing_direct_type", "POST", "/sparql", None, b"ASK {}", expect="4xx"),
-    Case("bad_query_non_utf8", "POST", "/sparql", "application/sparql-query; charset=UTF-16",
-         "ASK {}".encode("utf-16"), expect="4xx"),
+    Case(
+        "bad_query_non_utf8",
+        "POST",
+        "/sparql",
+        "application/sparql-query; charset=UTF-16",
+        "ASK {}".encode("utf-16"),
+        expect="4xx",
+    ),
     Case("bad_query_syntax", "GET", "/sparql?query=ASK%20%7B", expect="4xx"),
     Case("bad_update_get", "GET", "/sparql?update=CLEAR%20ALL", expect="4xx"),
-    Case("bad_multiple_updates", "POST", "/sparql", FORM,
-         b"update=CLEAR%20NAMED&update=CLEAR%20DEFAULT", expect="4xx"),
-    Case("bad_update_wrong_media_type", "POST", "/sparql", "text/plain", b"CLEAR NAMED",
-         expect="4xx"),
-    Case("bad_update_missing_form_type", "POST", "/sparql", None, b"update=CLEAR%20NAMED",
-         expect="4xx"),
-    Case("bad_update_non_utf8", "POST", "/sparql", "application/sparql-update; charset=UTF-16",
-         "CLEAR NAMED".encode("utf-16"), expect="4xx"),
+    Case(
+        "bad_multiple_updates",
+        "POST",
+        "/sparql",
+        FORM,
+        b"update=CLEAR%20NAMED&update=CLEAR%20DEFAULT",
+        expect="4xx",
+    ),
+    Case(
+        "bad_update_wrong_media_type", "POST", "/sparql", "text/plain", b"CLEAR NAMED", expect="4xx"
+    ),
+    Case(
+        "bad_update_missing_form_type",
+        "POST",
+        "/sparql",
+        None,
+        b"update=CLEAR%20NAMED",
+        expect="4xx",
+    ),
+    Case(
+        "bad_update_non_utf8",
+        "POST",
+        "/sparql",
+        "application/sparql-update; charset=UTF-16",
+        "CLEAR NAMED".encode("utf-16"),
+        expect="4xx",
+    ),
     Case("bad_update_syntax", "POST", "/sparql", UPDATE, b"CLEAR XYZ", expect="4xx"),
-    Case("bad_update_dataset_conflict", "POST", f"/sparql?using-graph-uri={_g(1)}", UPDATE,
-         b"PREFIX foaf: <http://xmlns.com/foaf/0.1/>\nINSERT { GRAPH <http://example.org/x> "
-         b"{ ?s a foaf:Document } } USING <http://kasei.us/2009/09/sparql/data/data2.rdf> "
-         b"WHERE { ?s a foaf:Document }", expect="4xx"),
+    Case(
+        "bad_update_dataset_conflict",
+        "POST",
+        f"/sparql?using-graph-uri={_g(1)}",
+        UPDATE,
+        b"PREFIX foaf: <http://xmlns.com/foaf/0.1/>\nINSERT { GRAPH <http://example.org/x> "
+        b"{ ?s a foaf:Document } } USING <http://kasei.us/2009/09/sparql/data/data2.rdf> "
+        b"WHERE { ?s a foaf:Document }",
+        expect="4xx",
+    ),
 ]
 
 
@@ -170,11 +291,15 @@ def test_all_34_cases_are_present() -> None:
 def server() -> Iterator[RunningServer]:
     assert DATASET.is_file()
     with running_server(
-        "--ontology-dir", str(FIXTURES / "kg" / "ontology"),
-        "--data-dir", str(FIXTURES / "kg" / "data"),
-        "--data", str(DATASET),
+        "--ontology-dir",
+        str(FIXTURES / "kg" / "ontology"),
+        "--data-dir",
+        str(FIXTURES / "kg" / "data"),
+        "--data",
+        str(DATASET),
         "--no-cache",
-        "--workers", "0",
+        "--workers",
+        "0",
     ) as running:
         yield running
 
@@ -196,11 +321,16 @@ def _send(server: RunningServer, case: Case) -> tuple[int, str, bytes]:
 
 
 def _count_graph(server: RunningServer, graph: str) -> int:
-    status, _, body = _send(server, Case(
-        "count", "GET",
-        "/sparql?query=" + _q(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
-        headers={"Accept": "application/sparql-results+json"},
-    ))
+    status, _, body = _send(
+        server,
+        Case(
+            "count",
+            "GET",
+            "/sparql?query="
+            + _q(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"),
+            headers={"Accept": "application/sparql-results+json"},
+        ),
+    )
     assert status == 200
     return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
 

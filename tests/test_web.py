@@ -6,7 +6,7 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH
 from medkg.store import KnowledgeGraph
 from medkg.web import LocalEngine, create_app
 from medkg.web.problems import problem_document
+from test_errors import ONE_OF_EACH
 
 pytestmark = pytest.mark.anyio
 
@@ -298,13 +299,7 @@ async def test_500_for_a_defect_is_logged_never_shown(
     assert any(r.exc_info and "defect while running" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def _one_of_each() -> Iterator[MedkgError]:
-    from test_errors import ONE_OF_EACH
-
-    yield from ONE_OF_EACH
-
-
-@pytest.mark.parametrize("error", list(_one_of_each()), ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("error", ONE_OF_EACH, ids=lambda e: type(e).__name__)
 def test_every_error_has_a_problem_document(error: MedkgError) -> None:
     document = problem_document(error)
     assert document["status"] == error.http_status

@@ -22,7 +22,9 @@ from medkg.store import QueryKind
 from medkg.workers import Snapshot, WorkerPool, write_snapshot
 
 TIMEOUT = 2.0
-SIMPLE = QueryJob("ASK { res:ntu mkg:partnerOf res:sjtusm }", accept="application/sparql-results+json")
+SIMPLE = QueryJob(
+    "ASK { res:ntu mkg:partnerOf res:sjtusm }", accept="application/sparql-results+json"
+)
 # A four-way cartesian product over ~5,000 triples: ~10^14 rows to count.
 RUNAWAY = QueryJob("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }")
 # An unbounded property path over every predicate.
@@ -133,7 +135,12 @@ def test_a_dead_idle_worker_is_replaced(pool: WorkerPool) -> None:
 
 def test_busy_pool_answers_service_unavailable(snapshot: Snapshot) -> None:
     with WorkerPool(snapshot, size=1, timeout=TIMEOUT, queue_timeout=0.2) as small:
-        thread = threading.Thread(target=lambda: pytest.raises(QueryTimeout, small.run, RUNAWAY))
+
+        def run_runaway() -> None:
+            with pytest.raises(QueryTimeout):
+                small.run(RUNAWAY)
+
+        thread = threading.Thread(target=run_runaway)
         thread.start()
         time.sleep(0.3)
         started = time.monotonic()

@@ -22,6 +22,7 @@ the server's threads or locks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -73,7 +74,9 @@ def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
     """The knowledge graph a snapshot holds (used inside each worker)."""
     store = ox.Store()
     if not ClosureCache(snapshot.cache_dir).load_into(snapshot.key, store):
-        raise ConfigError("query worker snapshot missing or unreadable", where=str(snapshot.cache_dir))
+        raise ConfigError(
+            "query worker snapshot missing or unreadable", where=str(snapshot.cache_dir)
+        )
     return KnowledgeGraph(
         store,
         resources=snapshot.resources,
@@ -106,7 +109,7 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
             return
         try:
             # A large stack: pyoxigraph recurses on long chains in the query text.
-            conn.send(("ok", call_with_large_stack(lambda job=job: execute(kg, job))))
+            conn.send(("ok", call_with_large_stack(execute, kg, job)))
         except MedkgError as exc:
             conn.send(("error", _portable(exc)))
         except Exception as exc:  # a defect in execute: report it, keep the worker alive
@@ -144,10 +147,8 @@ class _Worker:
         self.conn.close()
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, OSError):
             self.conn.send(None)
-        except (BrokenPipeError, OSError):
-            pass
         self.process.join(2)
         self.kill()
 
@@ -275,7 +276,9 @@ class WorkerPool:
             self._replace(worker)
             return self.run(job)
         if not worker.conn.poll(self.timeout):
-            log.warning("query exceeded %.1f s; killing worker pid %s", self.timeout, worker.process.pid)
+            log.warning(
+                "query exceeded %.1f s; killing worker pid %s", self.timeout, worker.process.pid
+            )
             self._replace(worker)
             raise QueryTimeout(self.timeout)
         try:
