@@ -118,3 +118,35 @@ def test_dataset_clause(sparql: str, expected: DatasetClause | None) -> None:
 def test_dataset_clause_resolves_relative_iris_against_the_given_base() -> None:
     clause = dataset_clause("SELECT * FROM <g> WHERE {}", {}, "http://host/sparql")
     assert clause == DatasetClause(("http://host/g",), ())
+
+
+ALLOWED = "http://127.0.0.1:9/sparql"
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        (f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }}", False),
+        (f"SELECT * WHERE {{ SERVICE SILENT <{ALLOWED}> {{ ?s ?p ?o }} }}", False),
+        (f"SELECT * WHERE {{ service # comment\n <{ALLOWED}> {{ ?s ?p ?o }} }}", False),
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/other> { ?s ?p ?o } }", True),
+        ("SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }", True),
+        ("PREFIX e: <http://127.0.0.1:9/> SELECT * WHERE { SERVICE e:sparql { ?s ?p ?o } }", True),
+        (
+            f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} "
+            "SERVICE <http://127.0.0.1:9/x> { ?a ?b ?c } }",
+            True,
+        ),
+    ],
+)
+def test_service_allow_list(query: str, refused: bool) -> None:
+    if refused:
+        with pytest.raises(QuerySyntaxError, match="SERVICE is not supported"):
+            refuse_service(query, allowed=(ALLOWED,))
+    else:
+        refuse_service(query, allowed=(ALLOWED,))
+
+
+def test_service_refused_without_allow_list() -> None:
+    with pytest.raises(QuerySyntaxError, match="no SERVICE endpoint is allowed"):
+        refuse_service(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }}")

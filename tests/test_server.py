@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import socket
 import warnings
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, TURTLE, XML, SPARQLWrapper
 
 from conftest import Bundled
+from medkg.errors import QuerySyntaxError
+from medkg.execution import QueryJob, execute
 from server_process import RunningServer, running_server
 
 RES = "https://w3id.org/medkg/resource/"
@@ -281,3 +284,16 @@ def test_pyoxigraph_federates_to_medkg(server: RunningServer) -> None:
     assert isinstance(solutions, ox.QuerySolutions)
     labels = {s["label"].value for s in solutions}  # type: ignore[union-attr]
     assert labels == _partner_labels(server)
+
+
+def test_allow_listed_service_reaches_medkg(server: RunningServer, bundled: Bundled) -> None:
+    """An operator allow-list lets medkg itself federate to a permitted endpoint."""
+    query = f"SELECT ?label WHERE {{ SERVICE <{server.endpoint}> {{ res:ntu rdfs:label ?label }} }}"
+    job = QueryJob(
+        query, accept="application/sparql-results+json", service_allow=(server.endpoint,)
+    )
+    answer = execute(bundled.kg, job)
+    rows = json.loads(answer.body)["results"]["bindings"]
+    assert [r["label"]["value"] for r in rows] == ["Nanyang Technological University"]
+    with pytest.raises(QuerySyntaxError, match="SERVICE is not supported"):
+        execute(bundled.kg, QueryJob(query))

@@ -394,6 +394,14 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option("--log-level", help="critical, error, warning, info, debug.")
     ] = None,
+    service_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service-allow",
+            metavar="URL",
+            help="A SERVICE endpoint queries may call (repeatable); none by default.",
+        ),
+    ] = None,
     ontology_dir: OntologyDirOpt = None,
     data_dir: DataDirOpt = None,
     extra_data: ExtraDataOpt = None,
@@ -416,6 +424,7 @@ def serve(
                 public_url=public_url,
                 max_rows=max_rows,
                 log_level=log_level,
+                service_allow=tuple(service_allow) if service_allow else None,
             )
         )
         settings = _settings(ctx, local)

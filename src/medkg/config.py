@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     max_url_bytes: int = Field(default=16_384, ge=1)  # request query string
     max_nesting: int = Field(default=100, ge=1, le=SAFE_NESTING)  # brackets in a query
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    #: SERVICE endpoints queries may call (exact IRIs); empty: SERVICE is refused.
+    service_allow: tuple[str, ...] = ()
 
     @field_validator("log_level", mode="before")
     @classmethod

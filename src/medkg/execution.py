@@ -75,6 +75,7 @@ class QueryJob:
     named_graph_uris: tuple[str, ...] = ()  # protocol named-graph-uri (overrides FROM NAMED)
     max_rows: int | None = None  # cap on SELECT rows / CONSTRUCT triples
     base_iri: str | None = None
+    service_allow: tuple[str, ...] = ()  # SERVICE endpoints the operator allows
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,9 @@ def _serialize(result: OxQueryResult, fmt: Format, job: QueryJob) -> tuple[bytes
 def execute(kg: KnowledgeGraph, job: QueryJob) -> QueryAnswer:
     """Run ``job`` on ``kg`` and serialize its answer completely (nothing is streamed)."""
     dataset = dataset_of(kg, job)
-    result = kg.evaluate(job.query, dataset=dataset, base_iri=job.base_iri)
+    result = kg.evaluate(
+        job.query, dataset=dataset, base_iri=job.base_iri, service_allow=job.service_allow
+    )
     kind = kind_of(result)
     fmt = choose_format(kind, job.accept, job.format_name)
     with query_errors(job.query):

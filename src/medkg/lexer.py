@@ -17,7 +17,7 @@ tokens rest three checks:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -74,17 +74,28 @@ def _keywords(sparql: str) -> Iterator[tuple[str, Token]]:
             yield token.text.upper(), token
 
 
-def refuse_service(sparql: str, source: str | Path | None = None) -> None:
-    """Raise QuerySyntaxError if the query uses the ``SERVICE`` keyword."""
-    for keyword, token in _keywords(sparql):
-        if keyword == "SERVICE":
-            line, column = position(sparql, token.start)
-            raise QuerySyntaxError(
-                "SERVICE (federated query) is not allowed",
-                line,
-                column,
-                source=source,
-            )
+def refuse_service(
+    sparql: str, source: str | Path | None = None, *, allowed: Collection[str] = ()
+) -> None:
+    """Raise QuerySyntaxError for a ``SERVICE`` call, unless its endpoint is written as a
+    full IRI that is in ``allowed`` (the operator's allow-list)."""
+    significant = [t for t in tokens(sparql) if t.kind != "comment"]
+    for index, token in enumerate(significant):
+        if token.kind != "word" or token.text.upper() != "SERVICE":
+            continue
+        following = significant[index + 1 : index + 3]
+        if following and following[0].kind == "word" and following[0].text.upper() == "SILENT":
+            following = following[1:]
+        endpoint = following[0] if following else None
+        if endpoint is not None and endpoint.kind == "iri" and endpoint.text[1:-1] in allowed:
+            continue
+        line, column = position(sparql, token.start)
+        detail = (
+            f"endpoint {endpoint.text} is not in the allow-list"
+            if allowed and endpoint is not None
+            else "no SERVICE endpoint is allowed on this server"
+        )
+        raise QuerySyntaxError(f"SERVICE is not supported: {detail}", line, column, source=source)
 
 
 def check_nesting(sparql: str, limit: int) -> None:

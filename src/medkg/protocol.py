@@ -173,4 +173,5 @@ def parse_request(
         named_graph_uris=_graph_iris(params, "named-graph-uri"),
         max_rows=settings.max_rows,
         base_iri=base_iri,
+        service_allow=settings.service_allow,
     )

@@ -15,7 +15,7 @@ never lets a query reach the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -342,10 +342,11 @@ class KnowledgeGraph:
         dataset: QueryDataset,
         base_iri: str | None = None,
         source: str | Path | None = None,
+        service_allow: Collection[str] = (),
     ) -> OxQueryResult:
         """Start a query on ``dataset``; the result is lazy (iterate it inside
         :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing."""
-        refuse_service(sparql, source)
+        refuse_service(sparql, source, allowed=service_allow)
         check_nesting(sparql, SAFE_NESTING)
         with query_errors(sparql, source):
             return self.store.query(
