@@ -212,7 +212,10 @@ class WorkerPool:
         if self._closed:
             return
         worker = self._spawn()
-        if worker.wait_ready(START_TIMEOUT) and not self._closed:
+        ready = worker.wait_ready(START_TIMEOUT)
+        if self._closed:  # the pool shut down while the replacement started
+            self._discard(worker)
+        elif ready:
             self._idle.put(worker)
         else:
             log.error("a replacement query worker failed to start")
