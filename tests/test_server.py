@@ -297,3 +297,33 @@ def test_allow_listed_service_reaches_medkg(server: RunningServer, bundled: Bund
     assert [r["label"]["value"] for r in rows] == ["Nanyang Technological University"]
     with pytest.raises(QuerySyntaxError, match="SERVICE is not supported"):
         execute(bundled.kg, QueryJob(query))
+
+
+def test_no_outbound_connection_for_service_or_from(server: RunningServer) -> None:
+    """SERVICE and FROM/FROM NAMED naming a live loopback listener make no connection."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.5)
+    target = f"http://127.0.0.1:{listener.getsockname()[1]}/data"
+    try:
+        service = httpx.get(
+            server.endpoint,
+            params={"query": f"SELECT * WHERE {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"},
+            timeout=10,
+        )
+        assert service.status_code == 400
+        assert "SERVICE is not supported" in service.json()["detail"]
+        for clause in ("FROM", "FROM NAMED"):
+            response = httpx.get(
+                server.endpoint,
+                params={"query": f"SELECT * {clause} <{target}> WHERE {{ ?s ?p ?o }}"},
+                headers={"Accept": "application/sparql-results+json"},
+                timeout=10,
+            )
+            assert response.status_code == 200
+            assert response.json()["results"]["bindings"] == []  # a local, empty graph
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody connected
+    finally:
+        listener.close()
