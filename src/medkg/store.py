@@ -33,6 +33,7 @@ from medkg.inference import cache_key, infer
 from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service
 from medkg.loading import SourceFile, discover, discover_rules, load_dataset
 from medkg.namespaces import INFERRED_GRAPH, PREFIXES
+from medkg.results import write_boolean, write_solutions
 from medkg.terms import OxTerm, TermConverter, to_rdflib, triples_to_rdflib
 
 _INFERRED = ox.NamedNode(INFERRED_GRAPH)
@@ -126,7 +127,6 @@ class QueryResult:
     rows: list[tuple[OxTerm | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
-    _results_json: bytes | None = field(default=None, repr=False)
 
     @property
     def default_format(self) -> ResultFormat | RdfSyntax:
@@ -148,13 +148,10 @@ class QueryResult:
                 f"format for {self.kind.name} results",
                 [r.cli_name for r in ResultFormat],
             )
-        assert self._results_json is not None
-        if fmt is ResultFormat.JSON:
-            return self._results_json
-        parsed = ox.parse_query_results(self._results_json, ox.QueryResultsFormat.JSON)
-        data = parsed.serialize(format=fmt.oxigraph_format)
-        assert data is not None
-        return data
+        if self.kind is QueryKind.ASK:
+            assert self.boolean is not None
+            return write_boolean(self.boolean, fmt)
+        return write_solutions(self.variables, self.rows, fmt)
 
     @classmethod
     def from_oxigraph(
@@ -162,15 +159,11 @@ class QueryResult:
     ) -> QueryResult:
         if isinstance(result, ox.QueryTriples):
             return cls(QueryKind.GRAPH, triples=list(result))
-        raw = result.serialize(format=ox.QueryResultsFormat.JSON)
-        assert raw is not None
         if isinstance(result, ox.QueryBoolean):
-            return cls(QueryKind.ASK, boolean=bool(result), _results_json=raw)
-        parsed = ox.parse_query_results(raw, ox.QueryResultsFormat.JSON)
-        assert isinstance(parsed, ox.QuerySolutions)
-        variables = tuple(v.value for v in parsed.variables)
-        rows = [tuple(solution) for solution in parsed]
-        return cls(QueryKind.SELECT, variables=variables, rows=rows, _results_json=raw)
+            return cls(QueryKind.ASK, boolean=bool(result))
+        variables = tuple(v.value for v in result.variables)
+        rows = [tuple(solution[i] for i in range(len(variables))) for solution in result]
+        return cls(QueryKind.SELECT, variables=variables, rows=rows)
 
 
 def _used_prefixes(triples: Sequence[ox.Triple]) -> dict[str, str]:
