@@ -62,7 +62,7 @@ def describe() -> dict[str, object]:
         "cores": os.cpu_count(),
         "usable_cores": _usable_cores(),
         "ram_gib": _ram_gib(),
-        "os": f"{platform.system()} {platform.release()}",
+        "os": platform.system(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "packages": {name: _package_version(name) for name in PACKAGES},
         "load_average_at_start": load_average(),

@@ -162,7 +162,7 @@ class QueryResult:
         if isinstance(result, ox.QueryBoolean):
             return cls(QueryKind.ASK, boolean=bool(result))
         variables = tuple(v.value for v in result.variables)
-        rows = [tuple(solution[i] for i in range(len(variables))) for solution in result]
+        rows = [tuple(solution) for solution in result]
         return cls(QueryKind.SELECT, variables=variables, rows=rows)
 
 
