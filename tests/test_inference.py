@@ -13,7 +13,7 @@ from conftest import INCONSISTENT, KG_DATA, KG_ONTOLOGY
 from medkg.config import Settings
 from medkg.errors import InconsistencyError, InputError, MedkgError, QuerySyntaxError
 from medkg.inference import ERRNS, INFERENCE_VERSION, individual_bnodes, is_noise
-from medkg.namespaces import INFERRED_GRAPH, MKG, RES
+from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, MKG, RES
 from medkg.store import KnowledgeGraph
 
 A = URIRef(RES + "a")
@@ -138,7 +138,7 @@ def test_closure_content(kg: KnowledgeGraph) -> None:
         assert not isinstance(quad.subject, ox.Literal)
         assert not quad.subject.value.startswith("http://www.w3.org/2002/07/owl#")  # type: ignore[union-attr]
         asserted = kg.store.quads_for_pattern(
-            quad.subject, quad.predicate, quad.object, ox.DefaultGraph()
+            quad.subject, quad.predicate, quad.object, ox.NamedNode(ASSERTED_GRAPH)
         )
         assert next(iter(asserted), None) is None
 

@@ -205,9 +205,9 @@ def _negotiated(offers: Sequence[Offer], accept: str | None) -> Format | None:
 
 def _default_part(iri: str) -> list[OxDefaultGraphPart]:
     if iri == ALL_GRAPH:
-        return [ox.DefaultGraph(), ox.NamedNode(INFERRED_GRAPH)]
+        return [ox.DefaultGraph()]  # the store's default graph holds the whole closure
     if iri == ASSERTED_GRAPH:
-        return [ox.DefaultGraph()]
+        return [ox.NamedNode(ASSERTED_GRAPH)]  # the hidden asserted union
     return [_graph_node(iri)]
 
 
@@ -227,9 +227,24 @@ def _unique(items: Iterable[OxDefaultGraphPart]) -> Iterator[OxDefaultGraphPart]
             yield item
 
 
+def _without_overlaps(parts: list[OxDefaultGraphPart]) -> list[OxDefaultGraphPart]:
+    """Drop graphs another listed graph already contains, so no triple matches twice.
+
+    The store's default graph is the whole closure and the hidden asserted graph is the
+    union of the asserted graphs, so either one makes the graphs it contains redundant.
+    """
+    asserted = ox.NamedNode(ASSERTED_GRAPH)
+    inferred = ox.NamedNode(INFERRED_GRAPH)
+    if ox.DefaultGraph() in parts or (asserted in parts and inferred in parts):
+        return [ox.DefaultGraph()]
+    if asserted in parts:
+        return [asserted]
+    return parts
+
+
 def explicit_dataset(default: Sequence[str], named: Sequence[str]) -> QueryDataset:
     """The dataset that graph IRIs (protocol parameters or FROM clauses) describe."""
-    parts = _unique(part for iri in default for part in _default_part(iri))
+    parts = _without_overlaps(list(_unique(p for iri in default for p in _default_part(iri))))
     names: list[OxNamedGraph] = [_graph_node(iri) for iri in dict.fromkeys(named)]
     return QueryDataset(tuple(parts), tuple(names))
 

@@ -29,7 +29,7 @@ from medkg.loading import SourceFile, read_bytes
 from medkg.namespaces import INFERRED_GRAPH, OWL_NS, PREFIXES, RDF_NS, RDFS_NS, XSD_NS
 
 #: Bump whenever the closure computation or the noise filter changes (invalidates caches).
-INFERENCE_VERSION = "1"
+INFERENCE_VERSION = "2"  # 2: the store layout cached with the closure changed
 
 #: owlrl's vocabulary for inconsistency reports.
 ERRNS = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
