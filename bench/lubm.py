@@ -30,7 +30,7 @@ from medkg.cache import ClosureCache
 from medkg.config import Resources
 from medkg.inference import INFERENCE_VERSION, cache_key, infer
 from medkg.loading import SourceFile, load_dataset
-from medkg.namespaces import INFERRED_GRAPH, graph_iri_for
+from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, graph_iri_for
 from medkg.store import KnowledgeGraph, _mirror
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -247,7 +247,7 @@ def open_closure(
         open_s=open_s,
         cold=cold,
         asserted_triples=asserted,
-        default_graph_triples=_count(store, ox.DefaultGraph()),
+        default_graph_triples=_count(store, ox.NamedNode(ASSERTED_GRAPH)),
         inferred_triples=_count(store, ox.NamedNode(INFERRED_GRAPH)),
     )
     return kg, info
