@@ -18,8 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from medkg.errors import ConfigError
 from medkg.lexer import SAFE_NESTING
 
-RESOURCE_NAMES = ("ontology", "data", "queries")
-
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/medkg``, or ``~/.cache/medkg`` when XDG_CACHE_HOME is unset/empty."""

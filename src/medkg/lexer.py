@@ -68,12 +68,6 @@ def position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _keywords(sparql: str) -> Iterator[tuple[str, Token]]:
-    for token in tokens(sparql):
-        if token.kind == "word":
-            yield token.text.upper(), token
-
-
 def refuse_service(
     sparql: str, source: str | Path | None = None, *, allowed: Collection[str] = ()
 ) -> None:

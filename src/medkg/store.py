@@ -72,7 +72,7 @@ OxQueryResult = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 @dataclass(frozen=True)
 class QueryDataset:
     """The RDF dataset a query runs on: the graphs merged into its default graph, and the
-    graphs ``GRAPH`` may name. The store's default graph is the asserted union."""
+    graphs ``GRAPH`` may name. The store's default graph is the whole closure."""
 
     default: tuple[OxDefaultGraphPart, ...]
     named: tuple[OxNamedGraph, ...]
@@ -134,10 +134,6 @@ class QueryResult:
     rows: list[tuple[OxTerm | None, ...]] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
-
-    @property
-    def default_format(self) -> ResultFormat | RdfSyntax:
-        return RdfSyntax.TURTLE if self.kind is QueryKind.GRAPH else ResultFormat.JSON
 
     def serialize(self, fmt: ResultFormat | RdfSyntax) -> bytes:
         """The result in ``fmt``; UnknownFormatError if ``fmt`` does not fit the result kind."""

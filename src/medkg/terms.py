@@ -23,7 +23,6 @@ OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 OxGraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
 
 RdflibTriple = tuple[Node, Node, Node]
-RdflibQuad = tuple[Node, Node, Node, Node | None]
 
 
 class TermConverter:

@@ -34,7 +34,6 @@ from medkg.web.description import DatasetSummary, describe_service, serialize_de
 from medkg.web.engine import (
     Closeable,
     QueryEngine,
-    ReadinessReporting,
     WorkerReporting,
     build_engine,
 )
@@ -128,8 +127,6 @@ def health_report(endpoint: Endpoint) -> dict[str, Any]:
             "idle": engine.idle_workers,
             "restarts": engine.restarts,
         }
-    if isinstance(engine, ReadinessReporting):
-        ready = engine.ready
     return {
         "status": "ok" if ready else "starting",
         "ready": ready,

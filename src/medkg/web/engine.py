@@ -3,7 +3,7 @@
 An engine is anything with a blocking ``run(job) -> QueryAnswer`` that enforces the query
 time limit itself (raising :class:`~medkg.errors.QueryTimeout`). The app calls it on a
 worker thread, so the event loop never blocks. Optional extras the app uses when present:
-``ready`` (for ``/health``) and ``close()`` (at shutdown).
+worker counts (for ``/health``) and ``close()`` (at shutdown).
 
 - :class:`LocalEngine` runs queries in the server process (``--workers 0``, the tests).
   A query past its limit is answered with a timeout but runs on in the background: a
@@ -33,14 +33,6 @@ class QueryEngine(Protocol):
     """Runs one query job to completion (blocking), within the time limit."""
 
     def run(self, job: QueryJob) -> QueryAnswer: ...
-
-
-@runtime_checkable
-class ReadinessReporting(Protocol):
-    """An engine that can say whether it is ready to answer (e.g. workers started)."""
-
-    @property
-    def ready(self) -> bool: ...
 
 
 @runtime_checkable
