@@ -7,6 +7,12 @@ import pytest
 
 from medkg.errors import (
     ConfigError,
+    Forbidden,
+    GraphNotFound,
+    StorageError,
+    StoreLocked,
+    Unauthorized,
+    WriteRejected,
     InconsistencyError,
     InputError,
     MedkgError,
@@ -123,6 +129,12 @@ ONE_OF_EACH: list[MedkgError] = [
     ConfigError("ontology file missing", where="/x/medkg.ttl"),
     ServiceUnavailable("all 2 query workers are busy"),
     QueryTimeout(2.5),
+    Unauthorized(),
+    Forbidden("writes are disabled on this server"),
+    GraphNotFound("https://example.org/g"),
+    WriteRejected("1 new SHACL violation(s)", ["a", "b"]),
+    StoreLocked("/tmp/store", "process 42"),
+    StorageError("cannot write the journal", where="journal.jsonl"),
 ]
 
 
@@ -169,6 +181,12 @@ def test_pickle_round_trip(error: MedkgError) -> None:
         (QueryTimeout(30), 503, {}),
         (ConfigError("x"), 500, {}),
         (MedkgError("x"), 500, {}),
+        (Unauthorized(), 401, {"WWW-Authenticate": 'Bearer realm="medkg"'}),
+        (Forbidden("x"), 403, {}),
+        (GraphNotFound("https://example.org/g"), 404, {}),
+        (WriteRejected("x"), 422, {}),
+        (StoreLocked("/tmp/store"), 500, {}),
+        (StorageError("x"), 503, {}),
     ],
 )
 def test_http_status_and_headers(error: MedkgError, status: int, headers: dict[str, str]) -> None:

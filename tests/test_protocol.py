@@ -8,12 +8,19 @@ from urllib.parse import quote
 import pytest
 
 from medkg.config import Settings
-from medkg.errors import MedkgError, MethodNotAllowed, QueryTooComplex
+from medkg.errors import MedkgError, MethodNotAllowed, ProtocolError, QueryTooComplex
 from medkg.execution import QueryJob
-from medkg.protocol import DescriptionRequest, media_type_of, parse_params, parse_request
+from medkg.protocol import (
+    DescriptionRequest,
+    UpdateJob,
+    media_type_of,
+    parse_params,
+    parse_request,
+)
 
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
 ASK = "ASK {}"
 Q = quote(ASK, safe="")
 G1, G2 = "http://example.org/g1", "http://example.org/g2"
@@ -27,7 +34,9 @@ class Request:
     content_type: str | None = None
     body: bytes = b""
 
-    def parse(self, settings: Settings, **kwargs: object) -> QueryJob | DescriptionRequest:
+    def parse(
+        self, settings: Settings, **kwargs: object
+    ) -> QueryJob | UpdateJob | DescriptionRequest:
         return parse_request(
             self.method,
             self.query_string.encode(),
@@ -142,10 +151,18 @@ def test_get_without_query_asks_for_the_description(
         (Request(query_string=f"query={Q}&query={Q}"), 400, "2 query parameters"),
         (Request("POST", f"query={Q}", DIRECT, ASK.encode()), 400, "2 query parameters"),
         (Request("POST", "", FORM, f"query={Q}&query={Q}".encode()), 400, "2 query parameters"),
-        (Request(query_string="update=CLEAR+ALL"), 400, "read-only endpoint"),
+        (Request(query_string="update=CLEAR+ALL"), 400, "updates must be sent with POST"),
         (Request(query_string=f"query={Q}&update=CLEAR+ALL"), 400, "both a query and an update"),
-        (Request("POST", "", FORM, b"update=CLEAR+ALL"), 400, "read-only endpoint"),
-        (Request("POST", "", "application/sparql-update", b"CLEAR ALL"), 400, "read-only"),
+        (Request("POST", "", FORM, b"update=A&update=B"), 400, "2 update parameters"),
+        (Request("POST", "", FORM, b"update=+"), 400, "empty update"),
+        (Request("POST", f"query={Q}", UPDATE, b"CLEAR ALL"), 400, "both a query"),
+        (Request("POST", "", f"{UPDATE}; charset=latin-1", b"CLEAR ALL"), 400, "must be UTF-8"),
+        (Request("POST", "", UPDATE, b"INSERT DATA {" * 8), 400, "nesting too deep"),
+        (
+            Request("POST", "using-graph-uri=rel", UPDATE, b"CLEAR ALL"),
+            400,
+            "using-graph-uri is not an absolute IRI",
+        ),
         (Request("POST", "", None, f"query={Q}".encode()), 415, "without Content-Type"),
         (Request("POST", "", "text/plain", ASK.encode()), 415, "'text/plain'"),
         (Request("POST", "", "application/json", b"{}"), 415, "supported: application/x-www"),
@@ -170,6 +187,62 @@ def test_requests_that_fail(limits: Settings, request_: Request, status: int, de
         request_.parse(limits)
     assert info.value.http_status == status
     assert detail in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("request_", "update", "using", "using_named"),
+    [
+        (Request("POST", "", FORM, b"update=CLEAR+ALL"), "CLEAR ALL", (), ()),
+        (Request("POST", "", UPDATE, b"CLEAR ALL"), "CLEAR ALL", (), ()),
+        (
+            Request(
+                "POST",
+                f"using-graph-uri={quote(G1)}&using-named-graph-uri={quote(G2)}",
+                f"{UPDATE}; charset=utf-8",
+                b"CLEAR ALL",
+            ),
+            "CLEAR ALL",
+            (G1,),
+            (G2,),
+        ),
+        (
+            Request("POST", "", FORM, f"update=CLEAR+ALL&using-graph-uri={quote(G2)}".encode()),
+            "CLEAR ALL",
+            (G2,),
+            (),
+        ),
+    ],
+)
+def test_requests_that_make_an_update_job(
+    limits: Settings,
+    request_: Request,
+    update: str,
+    using: tuple[str, ...],
+    using_named: tuple[str, ...],
+) -> None:
+    job = request_.parse(limits, base_iri="http://host/sparql")
+    assert isinstance(job, UpdateJob)
+    assert (job.update, job.using_graph_uris, job.using_named_graph_uris) == (
+        update,
+        using,
+        using_named,
+    )
+    assert job.base_iri == "http://host/sparql"
+
+
+def test_update_job_writes_the_protocol_dataset_as_using_clauses() -> None:
+    job = UpdateJob(
+        "INSERT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        using_graph_uris=(G1,),
+        using_named_graph_uris=(G2,),
+    )
+    assert (
+        job.text() == f"INSERT {{ ?s ?p ?o }} USING <{G1}> USING NAMED <{G2}> WHERE {{ ?s ?p ?o }}"
+    )
+    with pytest.raises(ProtocolError, match="cannot be combined with WITH"):
+        UpdateJob(f"WITH <{G1}> DELETE {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o }}", (G2,)).text()
+    with pytest.raises(ProtocolError, match="cannot apply to DELETE WHERE"):
+        UpdateJob("DELETE WHERE { ?s ?p ?o }", (G2,)).text()
 
 
 def test_too_many_parameters() -> None:

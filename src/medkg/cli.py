@@ -1,4 +1,5 @@
-"""The ``medkg`` command line: ``query``, ``validate``, ``stats`` and ``serve``.
+"""The ``medkg`` command line: ``query``, ``validate``, ``stats``, ``serve``, the writes
+``load`` and ``update``, and ``store log`` / ``store export`` for reviewing a store.
 
 Options that locate resources (``--ontology-dir``, ``--data-dir``, ``--data``,
 ``--cache-dir``, ``--no-cache``) are accepted before the command (global) and after it;
@@ -16,14 +17,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import pydantic
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from medkg import __version__
+from medkg import __version__, graphstore
+from medkg.client import Client
 from medkg.config import Settings
+from medkg.curation import Curator, sparql_update
 from medkg.errors import (
     ConfigError,
     InputError,
@@ -33,9 +37,13 @@ from medkg.errors import (
     ValidationFailed,
 )
 from medkg.formats import RdfSyntax, ResultFormat
-from medkg.loading import shapes_file
+from medkg.graphstore import Target, parse_target
+from medkg.loading import read_bytes, shapes_file
+from medkg.namespaces import graph_iri_for
+from medkg.review import export_changes, read_journal
 from medkg.store import GraphMode, KnowledgeGraph, QueryKind, QueryResult
 from medkg.terms import compact_iri, display
+from medkg.uploads import parse_upload
 from medkg.validation import Violation, validate
 
 app = typer.Typer(
@@ -47,6 +55,7 @@ app = typer.Typer(
 )
 
 QUERY_FILE_SUFFIXES = (".rq", ".sparql")
+UPDATE_FILE_SUFFIXES = (".ru", ".rq", ".sparql")
 TABLE = "table"
 FORMAT_NAMES = (
     TABLE,
@@ -77,6 +86,31 @@ CacheDirOpt = Annotated[
 ]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Recompute the closure; do not read or write the cache.")
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        metavar="DIR",
+        help="Store directory holding the asserted graphs and the journal of writes "
+        "(created from the curated files when missing; env MEDKG_STORE_DIR).",
+    ),
+]
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="Write through the medkg server at URL (e.g. http://127.0.0.1:8000) instead of "
+        "opening the store directory; the token comes from MEDKG_UPDATE_TOKEN or --token.",
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="Bearer token for --server (prefer MEDKG_UPDATE_TOKEN: flags show up in ps).",
+    ),
 ]
 
 
@@ -172,23 +206,31 @@ def parse_output_format(name: str | None) -> str | ResultFormat | RdfSyntax | No
 
 def read_query(query_or_file: str) -> tuple[str, str | None]:
     """The query text and where it came from (a file path, ``<stdin>``, or None)."""
-    if query_or_file == "-":
+    return read_text_argument(query_or_file, QUERY_FILE_SUFFIXES, "query file")
+
+
+def read_text_argument(
+    text_or_file: str, suffixes: tuple[str, ...], what: str
+) -> tuple[str, str | None]:
+    """Inline text, a file (by existence or suffix), or ``-`` for standard input; and where
+    it came from (a file path, ``<stdin>``, or None)."""
+    if text_or_file == "-":
         return sys.stdin.read(), "<stdin>"
-    path = Path(query_or_file)
+    path = Path(text_or_file)
     try:
         is_file = path.is_file()
-    except (OSError, ValueError):  # e.g. an inline query longer than a file name may be
+    except (OSError, ValueError):  # e.g. inline text longer than a file name may be
         is_file = False
-    if is_file or query_or_file.lower().endswith(QUERY_FILE_SUFFIXES):
+    if is_file or text_or_file.lower().endswith(suffixes):
         if not is_file:
-            raise SourceNotFoundError(path, "query file")
+            raise SourceNotFoundError(path, what)
         try:
             return path.read_text(encoding="utf-8"), str(path)
         except UnicodeDecodeError as exc:
-            raise InputError("query file is not UTF-8 text", where=str(path)) from exc
+            raise InputError(f"{what} is not UTF-8 text", where=str(path)) from exc
         except OSError as exc:
-            raise InputError(f"cannot read query file: {exc.strerror}", where=str(path)) from exc
-    return query_or_file, None
+            raise InputError(f"cannot read {what}: {exc.strerror}", where=str(path)) from exc
+    return text_or_file, None
 
 
 def _row_table(headers: list[str], rows: list[list[str]], title: str | None = None) -> Table:
@@ -402,13 +444,23 @@ def serve(
             help="A SERVICE endpoint queries may call (repeatable); none by default.",
         ),
     ] = None,
+    store: StoreOpt = None,
+    update_token: Annotated[
+        str | None,
+        typer.Option(
+            "--update-token",
+            help="Enable writes for requests bearing this token (needs --store; prefer "
+            "MEDKG_UPDATE_TOKEN: flags show up in ps).",
+        ),
+    ] = None,
     ontology_dir: OntologyDirOpt = None,
     data_dir: DataDirOpt = None,
     extra_data: ExtraDataOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """Serve the read-only SPARQL 1.1 endpoint at http://HOST:PORT/sparql."""
+    """Serve the SPARQL 1.1 endpoint at http://HOST:PORT/sparql (read-only unless an update
+    token and a store are given; then also SPARQL Update and the Graph Store at /store)."""
     # Imported here: the web stack is only needed by this command.
     from medkg.web import create_app
     from medkg.web.server import run
@@ -425,11 +477,160 @@ def serve(
                 max_rows=max_rows,
                 log_level=log_level,
                 service_allow=tuple(service_allow) if service_allow else None,
+                store_dir=store,
+                update_token=update_token,
             )
         )
         settings = _settings(ctx, local)
-        web_app = create_app(settings, kg=KnowledgeGraph.open(settings))
+        web_app = create_app(settings)
     run(web_app, settings)
+
+
+# --------------------------------------------------------------------------------------------
+# writes: load, update
+
+
+def _write_settings(ctx: typer.Context, store: Path | None, server: str | None) -> Settings:
+    settings = _settings(ctx, _given(store_dir=store))
+    if server is None and settings.store_dir is None:
+        raise ConfigError("name where to write: --store DIR (or MEDKG_STORE_DIR) or --server URL")
+    if server is not None and store is not None:
+        raise ConfigError("--store and --server exclude each other")
+    return settings
+
+
+def _token(settings: Settings, token: str | None) -> str | None:
+    if token is not None:
+        return token
+    return settings.update_token.get_secret_value() if settings.update_token else None
+
+
+def _read_rdf_file(path: Path) -> tuple[bytes, RdfSyntax]:
+    if not path.is_file():
+        raise SourceNotFoundError(path, "RDF file")
+    syntax = RdfSyntax.from_extension(path)
+    try:
+        data = read_bytes(path)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", where=str(path)) from exc
+    return data, syntax
+
+
+def _target_for(path: Path, syntax: RdfSyntax, graph: str | None) -> Target:
+    if graph is not None:
+        return parse_target(urlencode({"graph": graph}).encode())
+    if syntax.carries_graphs and syntax is not RdfSyntax.JSONLD:
+        return Target(None)
+    return Target(graph_iri_for(path))
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="RDF files (syntax by extension).")
+    ],
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            metavar="IRI",
+            help="Target graph (default: graph:<file stem>; TriG/N-Quads keep their graphs).",
+        ),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the target graph instead of adding to it.")
+    ] = False,
+    store: StoreOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Add RDF files to the store (one committed write per file), validated like any write."""
+    with _reported_errors():
+        settings = _write_settings(ctx, store, server)
+        plans = []
+        for path in files:
+            data, syntax = _read_rdf_file(path)
+            plans.append((path, data, syntax, _target_for(path, syntax, graph)))
+        if server is not None:
+            client = Client(server, _token(settings, token))
+            for path, data, syntax, target in plans:
+                ack = client.upload(data, syntax, graph=target.graph, replace=replace)
+                typer.echo(f"{path}: committed as write {ack.seq} ({ack.status})")
+            return
+        with Curator.open(settings) as curator:
+            for path, data, syntax, target in plans:
+                base = target.graph or graph_iri_for(path)
+                quads = parse_upload(data, syntax, where=str(path), base_iri=base)
+                make = graphstore.put if replace else graphstore.post
+                outcome = curator.write(f"load {path.name}", make(target, quads, syntax))
+                typer.echo(f"{path}: write {curator.seq}: {outcome.change.summary()}")
+
+
+@app.command()
+def update(
+    ctx: typer.Context,
+    update_or_file: Annotated[
+        str,
+        typer.Argument(
+            metavar="UPDATE_OR_FILE",
+            help="SPARQL Update text, a .ru file, or - for standard input.",
+        ),
+    ],
+    store: StoreOpt = None,
+    server: ServerOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """Run a SPARQL Update on the store, validated like any write."""
+    with _reported_errors():
+        settings = _write_settings(ctx, store, server)
+        text, source = read_text_argument(update_or_file, UPDATE_FILE_SUFFIXES, "update file")
+        if server is not None:
+            ack = Client(server, _token(settings, token)).update(text)
+            typer.echo(f"committed as write {ack.seq}")
+            return
+        compute = sparql_update(text, source=source)
+        with Curator.open(settings) as curator:
+            outcome = curator.write("update", compute)
+            if outcome.change.empty:
+                typer.echo("no change")
+            else:
+                typer.echo(f"write {curator.seq}: {outcome.change.summary()}")
+
+
+# --------------------------------------------------------------------------------------------
+# store: log, export
+
+
+store_app = typer.Typer(help="Review a store directory: its journal and its changes.")
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("log")
+def store_log(ctx: typer.Context, store: StoreOpt = None) -> None:
+    """List the committed writes: number, time, operation, size."""
+    with _reported_errors():
+        settings = _write_settings(ctx, store, None)
+        assert settings.store_dir is not None
+        for entry in read_journal(settings.store_dir):
+            typer.echo(f"{entry.seq}\t{entry.time}\t{entry.operation}\t{entry.change.summary()}")
+
+
+@store_app.command("export")
+def store_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", metavar="DIR", help="Directory to write into.")
+    ],
+    store: StoreOpt = None,
+) -> None:
+    """Write the store's changes for review: a Turtle file per changed graph (its whole
+    current content), and added.nq / removed.nq against the store's base."""
+    with _reported_errors():
+        settings = _write_settings(ctx, store, None)
+        assert settings.store_dir is not None
+        for path in export_changes(settings.store_dir, output):
+            typer.echo(str(path))
 
 
 def main() -> None:

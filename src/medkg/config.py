@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from medkg.errors import ConfigError
 from medkg.lexer import SAFE_NESTING
+
+#: Shortest bearer token accepted for writes (e.g. ``python -c "import secrets;
+#: print(secrets.token_urlsafe(32))"`` gives 43 characters).
+MIN_TOKEN_LENGTH = 16
 
 
 def default_cache_dir() -> Path:
@@ -47,12 +51,38 @@ class Settings(BaseSettings):
     timeout: float = Field(default=30.0, gt=0)  # seconds per query
     workers: int = Field(default=2, ge=0)  # query worker processes; 0 runs queries in-process
     max_rows: int = Field(default=100_000, ge=1)  # SELECT rows / CONSTRUCT triples per answer
-    max_query_bytes: int = Field(default=1_000_000, ge=1)  # request body
+    max_query_bytes: int = Field(default=1_000_000, ge=1)  # /sparql request body (query, update)
     max_url_bytes: int = Field(default=16_384, ge=1)  # request query string
     max_nesting: int = Field(default=100, ge=1, le=SAFE_NESTING)  # brackets in a query
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     #: SERVICE endpoints queries may call (exact IRIs); empty: SERVICE is refused.
     service_allow: tuple[str, ...] = ()
+
+    # -- writes (SPARQL Update, Graph Store Protocol, ``medkg load`` / ``update``) ----------
+    #: The directory holding the asserted graphs and the journal of writes; None: the
+    #: curated files only, read-only.
+    store_dir: Path | None = None
+    #: The bearer token writes must carry; None: every write over HTTP is refused.
+    update_token: SecretStr | None = None
+    max_upload_bytes: int = Field(default=16_000_000, ge=1)  # RDF uploaded to /store
+
+    @field_validator("update_token", "store_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("update_token", mode="after")
+    @classmethod
+    def _strong_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_TOKEN_LENGTH or token.strip() != token:
+            raise ValueError(
+                f"the update token must have at least {MIN_TOKEN_LENGTH} characters "
+                "and no surrounding spaces"
+            )
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -15,9 +15,15 @@
      |         +-- PayloadTooLarge      a request body over the size limit (413)
      |         +-- UriTooLong           a query string over the size limit (414)
      |         +-- UnsupportedMediaType a request body of a media type we do not read (415)
+     |         +-- Unauthorized         a write without a valid bearer token (401)
+     |         +-- Forbidden            a write the server never allows (403)
+     |         +-- GraphNotFound        a Graph Store request for a missing graph (404)
+     |    +-- WriteRejected             a write leaving SHACL violations or a clash (422)
      +-- InconsistencyError             the OWL 2 RL closure found a clash (exit 1)
      +-- ValidationFailed               SHACL validation reported results (exit 1)
      +-- ConfigError                    settings or project layout unusable (exit 2)
+     |    +-- StoreLocked               the store directory is in use by another process (exit 2)
+     +-- StorageError                   the store directory cannot be read or written (HTTP 503)
      +-- ServiceUnavailable             the endpoint cannot answer now (HTTP 503)
      +-- QueryTimeout                   a query ran past its time limit (HTTP 503)
 
@@ -312,3 +318,68 @@ class QueryTimeout(MedkgError):
             f"query exceeded the time limit of {limit_seconds:g} s",
             where="simplify the query or add a LIMIT",
         )
+
+
+class Unauthorized(ProtocolError):
+    """A write without a valid ``Authorization: Bearer`` token."""
+
+    http_status = 401
+    title = "Unauthorized"
+
+    def __init__(self, message: str = "a valid bearer token is required to write") -> None:
+        super().__init__(message, where="send Authorization: Bearer <token>")
+
+    def http_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="medkg"'}
+
+
+class Forbidden(ProtocolError):
+    """A write this server never allows (writes disabled, a computed or virtual graph)."""
+
+    http_status = 403
+    title = "Forbidden"
+
+
+class GraphNotFound(ProtocolError):
+    """A Graph Store Protocol request for a named graph the store does not hold."""
+
+    http_status = 404
+    title = "Graph not found"
+
+    def __init__(self, graph: str) -> None:
+        self.graph = graph
+        super().__init__("no such graph in the store", where=graph)
+
+
+class WriteRejected(InputError):
+    """A write that parses but would leave the graph invalid (SHACL) or inconsistent
+    (OWL 2 RL). Nothing was changed; ``reasons`` lists what is wrong."""
+
+    http_status = 422
+    title = "Write rejected"
+
+    def __init__(self, reason: str, reasons: Sequence[str] = ()) -> None:
+        self.reasons = list(reasons) or [reason]
+        super().__init__(f"write rejected, nothing changed: {reason}")
+
+
+class StoreLocked(ConfigError):
+    """The store directory is locked by another medkg process (a server, a CLI command)."""
+
+    title = "Store in use"
+
+    def __init__(self, directory: str | Path, holder: str = "") -> None:
+        self.directory = str(directory)
+        detail = f" by {holder}" if holder else ""
+        super().__init__(
+            f"the store directory is in use{detail}; write through that server "
+            "(medkg load/update --server URL) or stop it first",
+            where=str(directory),
+        )
+
+
+class StorageError(MedkgError):
+    """The store directory cannot be read or written; the write was not acknowledged."""
+
+    http_status = 503
+    title = "Storage unavailable"

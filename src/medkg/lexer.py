@@ -11,18 +11,21 @@ tokens rest three checks:
   text, so this runs first and never parses;
 - :func:`dataset_clause`: the IRIs of ``FROM`` / ``FROM NAMED``, resolved against the
   query's ``PREFIX`` and ``BASE`` declarations, so that medkg can build the query's
-  dataset itself (and map its virtual graph names).
+  dataset itself (and map its virtual graph names);
+- :func:`refuse_load`: the ``LOAD`` operation of SPARQL Update is refused (it fetches);
+- :func:`inject_using`: the protocol's ``using-graph-uri`` / ``using-named-graph-uri``
+  written into an update as ``USING`` / ``USING NAMED`` clauses.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
 
-from medkg.errors import QuerySyntaxError, QueryTooComplex
+from medkg.errors import ProtocolError, QuerySyntaxError, QueryTooComplex
 
 #: Deepest bracket nesting any caller may allow. pyoxigraph (0.5) overflows its stack at
 #: about 1000 nested blank-node brackets in a thread; 500 keeps a wide margin.
@@ -169,3 +172,61 @@ def _operand_iri(token: Token, declared: Mapping[str, str], base: str | None) ->
         namespace = declared.get(prefix)
         return None if namespace is None else namespace + _unescape_local(local)
     return None
+
+
+def _top_level_words(sparql: str) -> Iterator[tuple[Token, Token | None]]:
+    """Each bare word outside all brackets, with the significant token before it."""
+    depth = 0
+    previous: Token | None = None
+    for token in tokens(sparql):
+        if token.kind == "comment":
+            continue
+        if token.kind == "open":
+            depth += 1
+        elif token.kind == "close":
+            depth = max(depth - 1, 0)
+        elif token.kind == "word" and depth == 0:
+            yield token, previous
+        previous = token
+
+
+def refuse_load(update: str) -> None:
+    """Raise QuerySyntaxError for a ``LOAD`` operation: medkg never fetches."""
+    for token, _previous in _top_level_words(update):
+        if token.text.upper() == "LOAD":
+            line, column = position(update, token.start)
+            raise QuerySyntaxError(
+                "LOAD is not supported: medkg never fetches; upload the data to /store",
+                line,
+                column,
+            )
+
+
+def inject_using(update: str, default: Sequence[str], named: Sequence[str]) -> str:
+    """``update`` with ``USING <g>`` / ``USING NAMED <g>`` before the ``WHERE`` of every
+    DELETE/INSERT operation (SPARQL 1.1 Protocol ``using-graph-uri`` /
+    ``using-named-graph-uri``). ProtocolError if the update has its own USING or WITH, or
+    a ``DELETE WHERE`` the clauses cannot apply to."""
+    if not default and not named:
+        return update
+    clauses = "".join(f"USING <{iri}> " for iri in default)
+    clauses += "".join(f"USING NAMED <{iri}> " for iri in named)
+    offsets: list[int] = []
+    for token, previous in _top_level_words(update):
+        word = token.text.upper()
+        if word in ("USING", "WITH"):
+            raise ProtocolError(
+                f"using-graph-uri / using-named-graph-uri cannot be combined with {word} "
+                "in the update"
+            )
+        if word != "WHERE":
+            continue
+        if previous is not None and previous.kind == "word" and previous.text.upper() == "DELETE":
+            raise ProtocolError(
+                "using-graph-uri / using-named-graph-uri cannot apply to DELETE WHERE; "
+                "write DELETE { ... } WHERE { ... }"
+            )
+        offsets.append(token.start)
+    for offset in reversed(offsets):
+        update = update[:offset] + clauses + update[offset:]
+    return update

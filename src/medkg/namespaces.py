@@ -22,6 +22,9 @@ ASSERTED_GRAPH = GRAPH_BASE + "asserted"  # every asserted graph
 VIRTUAL_GRAPHS = (ALL_GRAPH, ASSERTED_GRAPH)
 RESERVED_GRAPHS = frozenset({INFERRED_GRAPH, *VIRTUAL_GRAPHS})
 
+#: Where writes that name no graph go (SPARQL Update without GRAPH, Graph Store ``?default``).
+USER_GRAPH = GRAPH_BASE + "user"
+
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
 OWL_NS = "http://www.w3.org/2002/07/owl#"

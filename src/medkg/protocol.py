@@ -13,7 +13,16 @@ description), or raises a :class:`~medkg.errors.ProtocolError` (or
 ``default-graph-uri`` and ``named-graph-uri`` (repeatable) set the dataset; they may be in
 the query string in every form, or in the form body. ``format``, ``output`` and ``results``
 (as sent by SPARQLWrapper and others) choose the result format and win over ``Accept``.
-The endpoint is read-only: any ``update`` is refused with 400.
+
+The two update operations (whether the server accepts writes, and from whom, is the web
+layer's business) become an :class:`UpdateJob`:
+
+- ``POST /sparql`` with ``application/x-www-form-urlencoded`` body ``update=...``
+- ``POST /sparql`` with ``application/sparql-update`` body (the update, UTF-8)
+
+with ``using-graph-uri`` / ``using-named-graph-uri`` (repeatable) for the ``WHERE`` dataset.
+An update sent with GET, a request with both ``query`` and ``update``, or with several of
+either, is refused with 400.
 """
 
 from __future__ import annotations
@@ -32,18 +41,32 @@ from medkg.errors import (
     UriTooLong,
 )
 from medkg.execution import QueryJob
-from medkg.lexer import check_nesting
+from medkg.lexer import check_nesting, inject_using
 
 ALLOWED_METHODS = ("GET", "HEAD", "POST")
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"
 SPARQL_UPDATE = "application/sparql-update"
-READABLE_BODIES = (FORM, SPARQL_QUERY)
+READABLE_BODIES = (FORM, SPARQL_QUERY, SPARQL_UPDATE)
 FORMAT_PARAMETERS = ("format", "output", "results")
 MAX_PARAMETERS = 1000
 _UTF8_NAMES = ("utf-8", "utf8", "us-ascii", "ascii")
 
 Params = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class UpdateJob:
+    """A SPARQL Update request: the text, the protocol's dataset for ``WHERE``, the base."""
+
+    update: str
+    using_graph_uris: tuple[str, ...] = ()
+    using_named_graph_uris: tuple[str, ...] = ()
+    base_iri: str | None = None
+
+    def text(self) -> str:
+        """The update with the protocol dataset written in as USING clauses."""
+        return inject_using(self.update, self.using_graph_uris, self.using_named_graph_uris)
 
 
 @dataclass(frozen=True)
@@ -86,14 +109,14 @@ def _values(params: Params, name: str) -> list[str]:
     return [value for key, value in params if key == name]
 
 
-def _direct_query(body: bytes, params: dict[str, str]) -> str:
+def _direct_body(body: bytes, params: dict[str, str], what: str) -> str:
     charset = params.get("charset", "utf-8").lower()
     if charset not in _UTF8_NAMES:
-        raise ProtocolError(f"the query must be UTF-8, not {charset}")
+        raise ProtocolError(f"the {what} must be UTF-8, not {charset}")
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ProtocolError("the query is not UTF-8") from None
+        raise ProtocolError(f"the {what} is not UTF-8") from None
 
 
 def request_params(
@@ -107,9 +130,9 @@ def request_params(
     if media_type == FORM:
         return params + parse_params(body, "form body")
     if media_type == SPARQL_QUERY:
-        return [*params, ("query", _direct_query(body, media_params))]
+        return [*params, ("query", _direct_body(body, media_params, "query"))]
     if media_type == SPARQL_UPDATE:
-        return [*params, ("update", "")]
+        return [*params, ("update", _direct_body(body, media_params, "update"))]
     raise UnsupportedMediaType(media_type or None, READABLE_BODIES)
 
 
@@ -144,17 +167,18 @@ def parse_request(
     settings: Settings,
     accept: str | None = None,
     base_iri: str | None = None,
-) -> QueryJob | DescriptionRequest:
-    """The query job (or service description request) an HTTP request to /sparql makes."""
+) -> QueryJob | UpdateJob | DescriptionRequest:
+    """The query job, update job or service description request an HTTP request to /sparql
+    makes."""
     if method not in ALLOWED_METHODS:
         raise MethodNotAllowed(method, ALLOWED_METHODS)
     check_limits(query_string, body, settings)
     params = request_params(method, query_string, content_type, body)
     queries, updates = _values(params, "query"), _values(params, "update")
+    if updates and queries:
+        raise ProtocolError("both a query and an update; send one of them")
     if updates:
-        raise ProtocolError(
-            "both a query and an update" if queries else "read-only endpoint: updates are refused"
-        )
+        return _update_job(method, params, updates, settings, base_iri)
     if len(queries) > 1:
         raise ProtocolError(f"{len(queries)} query parameters; send exactly one")
     if not queries:
@@ -174,4 +198,23 @@ def parse_request(
         max_rows=settings.max_rows,
         base_iri=base_iri,
         service_allow=settings.service_allow,
+    )
+
+
+def _update_job(
+    method: str, params: Params, updates: list[str], settings: Settings, base_iri: str | None
+) -> UpdateJob:
+    if method != "POST":
+        raise ProtocolError("updates must be sent with POST, never GET")
+    if len(updates) > 1:
+        raise ProtocolError(f"{len(updates)} update parameters; send exactly one")
+    (update,) = updates
+    if not update.strip():
+        raise ProtocolError("empty update")
+    check_nesting(update, settings.max_nesting)
+    return UpdateJob(
+        update,
+        using_graph_uris=_graph_iris(params, "using-graph-uri"),
+        using_named_graph_uris=_graph_iris(params, "using-named-graph-uri"),
+        base_iri=base_iri,
     )

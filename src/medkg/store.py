@@ -18,6 +18,7 @@ never lets a query reach the network.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,11 +34,12 @@ from medkg.cache import ClosureCache
 from medkg.config import Resources, Settings, resolve_resources
 from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
-from medkg.inference import cache_key, infer
+from medkg.inference import INFERENCE_VERSION, cache_key, infer
 from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service
 from medkg.loading import SourceFile, discover, discover_rules, load_dataset
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
 from medkg.results import write_boolean, write_solutions
+from medkg.storage import StoreDirectory
 from medkg.terms import OxTerm, TermConverter, to_rdflib, triples_to_rdflib
 
 _INFERRED = ox.NamedNode(INFERRED_GRAPH)
@@ -246,6 +248,25 @@ def _mirror(dataset: Dataset, store: ox.Store, sources: Sequence[SourceFile]) ->
     store.extend(ox.Quad(q.subject, q.predicate, q.object, _DEFAULT) for q in fresh)
 
 
+def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
+    """The named ``graphs`` of ``store`` as an rdflib Dataset (blank node labels kept)."""
+    dataset = Dataset()
+    for name in graphs:
+        graph = dataset.graph(to_rdflib(name))  # type: ignore[arg-type]
+        for s, p, o in triples_to_rdflib(store.quads_for_pattern(None, None, None, name)):
+            graph.add((s, p, o))
+    return dataset
+
+
+def closure_key(state: str, rules: Sequence[Path]) -> str:
+    """The closure cache key of a store directory's asserted ``state`` (see
+    :meth:`StoreDirectory.state_key`) under ``rules`` and this inference version."""
+    digest = hashlib.sha256(f"medkg-store-closure\0{INFERENCE_VERSION}\0{state}\0".encode())
+    for rule in rules:
+        digest.update(rule.name.encode() + b"\0" + rule.read_bytes())
+    return digest.hexdigest()
+
+
 class KnowledgeGraph:
     """The loaded, closed knowledge graph. Build it with :meth:`open`."""
 
@@ -271,10 +292,23 @@ class KnowledgeGraph:
 
     @classmethod
     def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:
-        """discover -> load -> infer (cached) -> mirror into pyoxigraph."""
+        """discover -> load -> infer (cached) -> mirror into pyoxigraph.
+
+        With ``settings.store_dir`` holding a store, its asserted state (base + journal, read
+        without taking the store's lock) is used instead of the curated files."""
         resources = resources if resources is not None else resolve_resources(settings)
         sources = discover(resources, settings.extra_data)
         rules = discover_rules(resources)
+        if settings.store_dir is not None and StoreDirectory.exists(settings.store_dir):
+            asserted, state = StoreDirectory.read(settings.store_dir)
+            return cls.from_asserted(
+                asserted,
+                resources=resources,
+                sources=sources,
+                rules=rules,
+                key=closure_key(state, rules),
+                cache=ClosureCache(settings.cache_dir) if settings.use_cache else None,
+            )
         key = cache_key(sources, rules)
         cache = ClosureCache(settings.cache_dir)
         store = ox.Store()
@@ -287,6 +321,39 @@ class KnowledgeGraph:
         if settings.use_cache:
             cache.save(key, store)
         return cls(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_asserted(
+        cls,
+        asserted: ox.Store,
+        *,
+        resources: Resources,
+        sources: Sequence[SourceFile],
+        rules: Sequence[Path],
+        key: str,
+        cache: ClosureCache | None = None,
+    ) -> KnowledgeGraph:
+        """The closed graph of the asserted named graphs in ``asserted`` (e.g. a store
+        directory's state), from ``cache`` under ``key`` or computed (and then cached)."""
+        store = ox.Store()
+        common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
+        if cache is not None and cache.load_into(key, store):
+            return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
+        dataset = rdflib_dataset(asserted, list(asserted.named_graphs()))
+        infer(dataset, rules)
+        _mirror(dataset, store, sources)
+        if cache is not None:
+            cache.save(key, store)
+        return cls(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+
+    def asserted_store(self) -> ox.Store:
+        """A new store holding a copy of the asserted named graphs (no inferred, no unions)."""
+        asserted = ox.Store()
+        for name in self._visible_graphs():
+            if name != _INFERRED:
+                asserted.add_graph(name)
+                asserted.extend(self.store.quads_for_pattern(None, None, None, name))
+        return asserted
 
     # -- graphs ---------------------------------------------------------------------------
 
@@ -301,12 +368,7 @@ class KnowledgeGraph:
     @cached_property
     def dataset(self) -> Dataset:
         """The named graphs as an rdflib Dataset (built from the store on a cache hit)."""
-        dataset = Dataset()
-        for name in self._visible_graphs():
-            graph = dataset.graph(to_rdflib(name))  # type: ignore[arg-type]
-            for s, p, o in triples_to_rdflib(self.store.quads_for_pattern(None, None, None, name)):
-                graph.add((s, p, o))
-        return dataset
+        return rdflib_dataset(self.store, self._visible_graphs())
 
     def union_graph(self, mode: GraphMode = GraphMode.ALL) -> Graph:
         """The triples of ``mode``'s default graph as one rdflib Graph."""

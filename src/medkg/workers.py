@@ -97,7 +97,8 @@ def _portable(exc: MedkgError) -> MedkgError:
 
 
 def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
-    """A worker process: load the snapshot, then answer jobs until told to stop."""
+    """A worker process: load the snapshot, then answer jobs until told to stop. A
+    ``Snapshot`` sent instead of a job replaces the graph (after a write)."""
     kg = open_snapshot(snapshot)
     conn.send(("ready", os.getpid()))
     while True:
@@ -107,6 +108,10 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
             return
         if job is None:
             return
+        if isinstance(job, Snapshot):
+            kg = open_snapshot(job)
+            conn.send(("ready", os.getpid()))
+            continue
         try:
             # A large stack: pyoxigraph recurses on long chains in the query text.
             conn.send(("ok", call_with_large_stack(execute, kg, job)))
@@ -119,13 +124,27 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, context: multiprocessing.context.SpawnContext, snapshot: Snapshot) -> None:
+    def __init__(
+        self, context: multiprocessing.context.SpawnContext, snapshot: Snapshot, generation: int
+    ) -> None:
+        self.generation = generation
         self.conn, child = context.Pipe(duplex=True)
         self.process: SpawnProcess = context.Process(
             target=_worker_main, args=(child, snapshot), daemon=True, name="medkg-query-worker"
         )
         self.process.start()
         child.close()
+
+    def reload(self, snapshot: Snapshot, generation: int, timeout: float) -> bool:
+        """Load ``snapshot`` in place of the current graph; False if the worker failed."""
+        try:
+            self.conn.send(snapshot)
+        except (BrokenPipeError, OSError):
+            return False
+        if not self.wait_ready(timeout):
+            return False
+        self.generation = generation
+        return True
 
     def wait_ready(self, timeout: float) -> bool:
         try:
@@ -182,6 +201,7 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._closed = False
         self.restarts = 0
+        self.generation = 0
         started = [self._spawn() for _ in range(size)]
         for worker in started:
             if not worker.wait_ready(START_TIMEOUT):
@@ -191,8 +211,17 @@ class WorkerPool:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def switch(self, snapshot: Snapshot) -> None:
+        """Serve ``snapshot`` from now on: a query that starts after this call runs on it
+        (each worker reloads before its next query); running queries finish on the old one."""
+        with self._lock:
+            self.snapshot = snapshot
+            self.generation += 1
+
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._context, self.snapshot)
+        with self._lock:
+            snapshot, generation = self.snapshot, self.generation
+        worker = _Worker(self._context, snapshot, generation)
         with self._lock:
             self._workers.add(worker)
         return worker
@@ -266,8 +295,16 @@ class WorkerPool:
                 raise ServiceUnavailable(
                     f"all {self.size} query workers are busy; try again shortly"
                 ) from None
-            if worker.alive:
+            if not worker.alive:
+                self._replace(worker)
+                continue
+            with self._lock:
+                snapshot, generation = self.snapshot, self.generation
+            if worker.generation == generation or worker.reload(
+                snapshot, generation, START_TIMEOUT
+            ):
                 return worker
+            log.error("a query worker failed to load the new version; replacing it")
             self._replace(worker)
 
     def run(self, job: QueryJob) -> QueryAnswer:

@@ -24,37 +24,75 @@ from starlette.types import Receive, Scope, Send
 
 from medkg import __version__
 from medkg.config import Settings
-from medkg.errors import MethodNotAllowed, PayloadTooLarge
+from medkg.curation import Curator, sparql_update
+from medkg.errors import ConfigError, MethodNotAllowed
 from medkg.execution import QueryAnswer, choose_format, content_type
 from medkg.formats import RdfSyntax
-from medkg.protocol import ALLOWED_METHODS, DescriptionRequest, parse_request
+from medkg.protocol import (
+    ALLOWED_METHODS,
+    SPARQL_UPDATE,
+    DescriptionRequest,
+    UpdateJob,
+    media_type_of,
+    parse_request,
+)
 from medkg.store import KnowledgeGraph, QueryKind
 from medkg.web.access import AccessLog
+from medkg.web.auth import authorize
+from medkg.web.bodies import read_body
 from medkg.web.description import DatasetSummary, describe_service, serialize_description
 from medkg.web.engine import (
     Closeable,
     QueryEngine,
     WorkerReporting,
     build_engine,
+    version_follower,
 )
+from medkg.web.graphstore import SEQ_HEADER, STORE_METHODS, run_write, store_routes
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
 from medkg.web.problems import install_problem_handler
 
 TRUNCATED_HEADER = "MEDKG-Result-Truncated"
 LIMIT_HEADER = "MEDKG-Result-Limit"
-DESCRIPTION = """A read-only SPARQL 1.1 endpoint over the medkg knowledge graph (asserted and
-OWL 2 RL inferred triples). `GET /sparql` without a query returns the SPARQL service
+DESCRIPTION = """A SPARQL 1.1 endpoint over the medkg knowledge graph (asserted and OWL 2 RL
+inferred triples): queries at `/sparql`, and, when the server has a store and an update
+token, SPARQL Update at `/sparql` and the Graph Store Protocol at `/store` (writes need
+`Authorization: Bearer <token>`). `GET /sparql` without a query returns the SPARQL service
 description. Errors are `application/problem+json` (RFC 9457)."""
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """What the routes need: settings, the graph, the query engine, the dataset's sizes."""
+class Version:
+    """One published version of the graph and its sizes (for descriptions and /health)."""
 
-    settings: Settings
     kg: KnowledgeGraph
-    engine: QueryEngine
     summary: DatasetSummary
+
+
+class Endpoint:
+    """What the routes need: settings, the current version, the query engine, the curator
+    (None when the server has no store to write to)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        kg: KnowledgeGraph,
+        engine: QueryEngine,
+        curator: Curator | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.curator = curator
+        self.version = Version(kg, summarize(kg))
+
+    @property
+    def kg(self) -> KnowledgeGraph:
+        """The current version's graph (take it once per request)."""
+        return self.version.kg
+
+    def publish(self, kg: KnowledgeGraph) -> None:
+        """Make ``kg`` the current version (called by the curator after each write)."""
+        self.version = Version(kg, summarize(kg))
 
 
 def summarize(kg: KnowledgeGraph) -> DatasetSummary:
@@ -65,19 +103,6 @@ def summarize(kg: KnowledgeGraph) -> DatasetSummary:
 
 # --------------------------------------------------------------------------------------------
 # Request and response helpers
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body; PayloadTooLarge as soon as it (or its declared length) passes ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(limit)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(limit)
-    return bytes(body)
 
 
 def endpoint_url(request: Request, settings: Settings) -> str:
@@ -111,7 +136,7 @@ def description_response(
 ) -> Response:
     syntax = choose_format(QueryKind.GRAPH, accept, request.format_name, "the service description")
     assert isinstance(syntax, RdfSyntax)
-    body = serialize_description(describe_service(url, endpoint.summary), syntax)
+    body = serialize_description(describe_service(url, endpoint.version.summary), syntax)
     return body_response(body, content_type(syntax.media_type), {"Vary": "Accept"}, head=head)
 
 
@@ -127,13 +152,19 @@ def health_report(endpoint: Endpoint) -> dict[str, Any]:
             "idle": engine.idle_workers,
             "restarts": engine.restarts,
         }
+    version = endpoint.version
+    curator = endpoint.curator
     return {
         "status": "ok" if ready else "starting",
         "ready": ready,
-        "triples": dict(endpoint.summary.graphs),
-        "total_triples": sum(n for _, n in endpoint.summary.graphs),
-        "data_version": endpoint.kg.cache_key,
+        "triples": dict(version.summary.graphs),
+        "total_triples": sum(n for _, n in version.summary.graphs),
+        "data_version": version.kg.cache_key,
         "version": __version__,
+        "writes": {
+            "enabled": curator is not None and endpoint.settings.update_token is not None,
+            "committed": curator.seq if curator is not None else 0,
+        },
         **report,
     }
 
@@ -145,6 +176,8 @@ def health_report(endpoint: Endpoint) -> dict[str, Any]:
 async def answer(endpoint: Endpoint, request: Request) -> Response:
     """Answer one request to /sparql: a query result or the service description."""
     settings = endpoint.settings
+    if media_type_of(request.headers.get("content-type"))[0] == SPARQL_UPDATE:
+        authorize(request.headers.get("authorization"), settings)  # before reading the body
     body = await read_body(request, settings.max_query_bytes)
     url = endpoint_url(request, settings)
     parsed = parse_request(
@@ -159,8 +192,19 @@ async def answer(endpoint: Endpoint, request: Request) -> Response:
     head = request.method == "HEAD"
     if isinstance(parsed, DescriptionRequest):
         return description_response(endpoint, url, parsed, request.headers.get("accept"), head=head)
+    if isinstance(parsed, UpdateJob):
+        return await update_response(endpoint, request, parsed)
     result = await anyio.to_thread.run_sync(endpoint.engine.run, parsed)
     return answer_response(result, parsed.max_rows, head=head)
+
+
+async def update_response(endpoint: Endpoint, request: Request, job: UpdateJob) -> Response:
+    """Run a SPARQL Update (bearer token required); 204 once it is committed."""
+    authorize(request.headers.get("authorization"), endpoint.settings)
+    compute = sparql_update(job.text(), base_iri=job.base_iri, timeout=endpoint.settings.timeout)
+    await run_write(endpoint, "update", compute)
+    seq = endpoint.curator.seq if endpoint.curator is not None else 0
+    return Response(status_code=204, headers={SEQ_HEADER: str(seq)})
 
 
 def routes(endpoint: Endpoint) -> APIRouter:
@@ -205,14 +249,26 @@ class RefuseMethod:
         raise MethodNotAllowed(scope["method"], ALLOWED_METHODS)
 
 
-def _lifespan(engine: QueryEngine) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(endpoint: Endpoint) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        if isinstance(engine, Closeable):
-            engine.close()
+        if isinstance(endpoint.engine, Closeable):
+            endpoint.engine.close()
+        if endpoint.curator is not None:
+            endpoint.curator.close()
 
     return lifespan
+
+
+def open_curator(settings: Settings) -> Curator | None:
+    """The curator of ``settings.store_dir`` when writes are enabled (an update token is
+    set); ConfigError for a token without a store."""
+    if settings.update_token is None:
+        return None
+    if settings.store_dir is None:
+        raise ConfigError("an update token needs a store directory for the writes: set --store DIR")
+    return Curator.open(settings)
 
 
 def create_app(
@@ -220,17 +276,27 @@ def create_app(
     *,
     engine: QueryEngine | None = None,
     kg: KnowledgeGraph | None = None,
+    curator: Curator | None = None,
 ) -> FastAPI:
-    """The endpoint app. Opens the knowledge graph unless ``kg`` is given, and uses
-    :func:`~medkg.web.engine.build_engine` unless ``engine`` is given."""
+    """The endpoint app. With an update token it opens (and locks) the store directory for
+    writes unless ``curator`` is given; otherwise it opens the knowledge graph unless ``kg``
+    is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given."""
+    curator = curator if curator is not None else open_curator(settings)
+    if curator is not None:
+        kg = curator.kg
     kg = kg if kg is not None else KnowledgeGraph.open(settings)
     engine = engine if engine is not None else build_engine(settings, kg)
-    endpoint = Endpoint(settings, kg, engine, summarize(kg))
+    endpoint = Endpoint(settings, kg, engine, curator)
+    if curator is not None:
+        follower = version_follower(settings, engine)
+        if follower is not None:
+            curator.subscribe(follower)
+        curator.subscribe(endpoint.publish)
     app = FastAPI(
         title="medkg SPARQL endpoint",
         version=__version__,
         description=DESCRIPTION,
-        lifespan=_lifespan(engine),
+        lifespan=_lifespan(endpoint),
     )
     install_problem_handler(app)
     app.add_middleware(GZipMiddleware, minimum_size=500)
@@ -238,13 +304,14 @@ def create_app(
         CORSMiddleware,
         allow_origins=["*"],
         allow_credentials=False,
-        allow_methods=list(ALLOWED_METHODS),
+        allow_methods=sorted({*ALLOWED_METHODS, *STORE_METHODS}),
         allow_headers=["*"],
-        expose_headers=[TRUNCATED_HEADER, LIMIT_HEADER],
+        expose_headers=[TRUNCATED_HEADER, LIMIT_HEADER, SEQ_HEADER, "Location"],
         max_age=3600,
     )
     app.add_middleware(AccessLog)
     app.include_router(routes(endpoint))
+    app.include_router(store_routes(endpoint))
     # Starlette routes an ASGI app for every method (its type hint names functions only).
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
     return app

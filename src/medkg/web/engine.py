@@ -10,14 +10,19 @@ worker counts (for ``/health``) and ``close()`` (at shutdown).
   thread cannot be stopped. Use worker processes in production.
 - :class:`~medkg.workers.WorkerPool` runs them in killable worker processes.
 
-:func:`build_engine` picks the engine ``medkg serve`` uses.
+:func:`build_engine` picks the engine ``medkg serve`` uses. After a write, the engine
+moves to the new version of the graph: :meth:`LocalEngine.follow` swaps the graph,
+:class:`SnapshotFollower` writes the new version's snapshot and switches the worker pool.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import shutil
 import tempfile
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -49,9 +54,14 @@ class LocalEngine:
         self.kg = kg
         self.timeout = timeout
 
+    def follow(self, kg: KnowledgeGraph) -> None:
+        """Answer later queries from ``kg`` (a new version after a write)."""
+        self.kg = kg
+
     def run(self, job: QueryJob) -> QueryAnswer:
+        kg = self.kg
         try:
-            return call_with_large_stack(execute, self.kg, job, timeout=self.timeout)
+            return call_with_large_stack(execute, kg, job, timeout=self.timeout)
         except TimeoutError:
             assert self.timeout is not None
             raise QueryTimeout(self.timeout) from None
@@ -81,6 +91,39 @@ def _snapshot_dir(settings: Settings) -> Path:
     directory = tempfile.mkdtemp(prefix="medkg-snapshot-")
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     return Path(directory)
+
+
+class SnapshotFollower:
+    """Moves a worker pool to each new version: writes its snapshot, switches the pool, and
+    deletes the snapshots it wrote itself once they are :data:`KEEP` versions old."""
+
+    KEEP = 3
+
+    def __init__(self, pool: WorkerPool, directory: Path) -> None:
+        self.pool = pool
+        self.directory = directory
+        self._written: deque[Path] = deque()
+
+    def __call__(self, kg: KnowledgeGraph) -> None:
+        target = self.directory / f"{kg.cache_key}.nq"
+        existed = target.is_file()
+        self.pool.switch(write_snapshot(kg, self.directory))
+        if not existed:
+            self._written.append(target)
+        while len(self._written) > self.KEEP:
+            with contextlib.suppress(OSError):
+                self._written.popleft().unlink(missing_ok=True)
+
+
+def version_follower(
+    settings: Settings, engine: QueryEngine
+) -> Callable[[KnowledgeGraph], None] | None:
+    """What moves ``engine`` to a new version after a write (None for other engines)."""
+    if isinstance(engine, LocalEngine):
+        return engine.follow
+    if isinstance(engine, WorkerPool):
+        return SnapshotFollower(engine, engine.snapshot.cache_dir)
+    return None
 
 
 def build_engine(settings: Settings, kg: KnowledgeGraph) -> QueryEngine:
