@@ -9,10 +9,6 @@ from medkg.errors import (
     ConfigError,
     Forbidden,
     GraphNotFound,
-    StorageError,
-    StoreLocked,
-    Unauthorized,
-    WriteRejected,
     InconsistencyError,
     InputError,
     MedkgError,
@@ -26,10 +22,14 @@ from medkg.errors import (
     RdfSyntaxError,
     ServiceUnavailable,
     SourceNotFoundError,
+    StorageError,
+    StoreLocked,
+    Unauthorized,
     UnknownFormatError,
     UnsupportedMediaType,
     UriTooLong,
     ValidationFailed,
+    WriteRejected,
 )
 
 

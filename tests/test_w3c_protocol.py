@@ -8,9 +8,11 @@ Adaptations, each deliberate:
   ``tests/fixtures/w3c-protocol/dataset.trig``, medkg's own minimal data;
 - ``query_multiple_dataset`` sends its two ``named-graph-uri`` parameters separately (the
   manifest percent-encodes the second one into the first one's value);
-- medkg's endpoint is read-only until writes are enabled, so the seven ``update_*`` cases
-  expect a 4xx refusal and check that nothing changed; the ``bad_update_*`` cases expect
-  4xx as in the manifest.
+- the server runs with a store and an update token, and every request carries the token,
+  so the seven ``update_*`` cases are real writes (each followed by the manifest's check,
+  as an ASK) and the ``bad_update_*`` cases fail for the protocol reason, not for lack of
+  authorization. A write without a graph goes to ``graph:user``, so ``update_post_*`` are
+  checked in the union default graph.
 """
 
 from __future__ import annotations
@@ -80,10 +82,16 @@ class Case:
     expect: str = "2xx"  # "2xx" or "4xx"
     result: str | None = None  # "true", "tabular", "boolean", "rdf"
     headers: dict[str, str] = field(default_factory=dict)
+    check: str | None = None  # an ASK that must be true after an update
 
 
-def _read_only(name: str, target: str, body: str, content_type: str = UPDATE) -> Case:
-    return Case(name, "POST", target, content_type, body.encode(), expect="4xx")
+TEST_GRAPH = "<http://example.org/protocol-update-dataset-test/>"
+BIBLIO = "<http://purl.org/dc/terms/BibliographicResource>"
+TOKEN = "w3c-protocol-test-token-0123456789"
+
+
+def _update(name: str, target: str, body: str, check: str, content_type: str = UPDATE) -> Case:
+    return Case(name, "POST", target, content_type, body.encode(), check=check)
 
 
 CASES = [
@@ -174,23 +182,32 @@ CASES = [
         b"CONSTRUCT { <s> <p> 1 } WHERE {}",
         result="rdf",
     ),
-    _read_only("update_dataset_default_graph", f"/sparql?using-graph-uri={_g(1)}", UPDATE_TEXT),
-    _read_only(
+    _update(
+        "update_dataset_default_graph",
+        f"/sparql?using-graph-uri={_g(1)}",
+        UPDATE_TEXT,
+        f"ASK {{ GRAPH {TEST_GRAPH} {{ {D1} a {BIBLIO} }} }}",
+    ),
+    _update(
         "update_dataset_default_graphs",
         f"/sparql?using-graph-uri={_g(1)}&using-graph-uri={_g(2)}",
         UPDATE_TEXT,
+        f"ASK {{ GRAPH {TEST_GRAPH} {{ {D1} a {BIBLIO} }} }}",
     ),
-    _read_only(
+    _update(
         "update_dataset_named_graphs",
         f"/sparql?using-named-graph-uri={_g(1)}&using-named-graph-uri={_g(2)}",
         UPDATE_TEXT,
+        # USING NAMED only: the WHERE's default graph is empty, nothing is inserted.
+        f"ASK {{ FILTER NOT EXISTS {{ GRAPH {TEST_GRAPH} {{ ?s ?p ?o }} }} }}",
     ),
-    _read_only(
+    _update(
         "update_dataset_full",
         f"/sparql?using-graph-uri={_g(3)}&using-named-graph-uri={_g(1)}",
         UPDATE_TEXT,
+        f"ASK {{ FILTER NOT EXISTS {{ GRAPH {TEST_GRAPH} {{ ?s ?p ?o }} }} }}",
     ),
-    _read_only(
+    _update(
         "update_post_form",
         "/sparql",
         "update="
@@ -198,19 +215,25 @@ CASES = [
             "CLEAR ALL ; INSERT DATA { <http://example.org/s> "
             "<http://example.org/p> <http://example.org/o> }"
         ),
+        "ASK { <http://example.org/s> <http://example.org/p> <http://example.org/o> }",
         FORM,
     ),
-    _read_only(
+    _update(
         "update_post_direct",
         "/sparql",
         "INSERT DATA { <http://example.org/s> <http://example.org/p> <http://example.org/o> }",
+        "ASK { <http://example.org/s> <http://example.org/p> <http://example.org/o> }",
     ),
-    _read_only(
+    _update(
         "update_base_uri",
         "/sparql",
         "CLEAR GRAPH <http://example.org/protocol-base-test/> ;\nINSERT DATA { GRAPH "
         "<http://example.org/protocol-base-test/> { <http://example.org/s> "
         "<http://example.org/p> <test> } }",
+        # The relative IRI resolves against the endpoint's URL.
+        "ASK { GRAPH <http://example.org/protocol-base-test/> { <http://example.org/s> "
+        '<http://example.org/p> ?o FILTER(isIRI(?o) && STRENDS(STR(?o), "/test") '
+        '&& STRSTARTS(STR(?o), "http://127.0.0.1:")) } }',
     ),
     Case("query_post_direct", "POST", "/sparql", DIRECT, b"ASK {}", result="true"),
     Case(
@@ -288,8 +311,9 @@ def test_all_34_cases_are_present() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     assert DATASET.is_file()
+    store = tmp_path_factory.mktemp("w3c-store") / "store"
     with running_server(
         "--ontology-dir",
         str(FIXTURES / "kg" / "ontology"),
@@ -300,6 +324,9 @@ def server() -> Iterator[RunningServer]:
         "--no-cache",
         "--workers",
         "0",
+        "--store",
+        str(store),
+        env={"MEDKG_UPDATE_TOKEN": TOKEN},
     ) as running:
         yield running
 
@@ -311,6 +338,7 @@ def _send(server: RunningServer, case: Case) -> tuple[int, str, bytes]:
         if case.content_type is not None:
             conn.putheader("Content-Type", case.content_type)
         conn.putheader("Content-Length", str(len(case.body)))
+        conn.putheader("Authorization", f"Bearer {TOKEN}")
         for name, value in case.headers.items():
             conn.putheader(name, value)
         conn.endheaders(case.body)
@@ -348,6 +376,17 @@ def test_protocol_case(server: RunningServer, case: Case) -> None:
         assert _count_graph(server, f"{KASEI}data1.rdf") == before, "a refused request changed data"
         return
     assert 200 <= status < 400, (status, body[:300])
+    if case.check is not None:
+        status, _, answer = _send(
+            server,
+            Case(
+                "check",
+                "GET",
+                "/sparql?query=" + _q(case.check),
+                headers={"Accept": "application/sparql-results+json"},
+            ),
+        )
+        assert status == 200 and json.loads(answer)["boolean"] is True, case.check
     if case.result in ("true", "boolean"):
         assert media_type in BOOLEAN_TYPES, content_type
         if case.result == "true":

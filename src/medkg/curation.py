@@ -33,7 +33,13 @@ import pyoxigraph as ox
 from medkg.cache import ClosureCache
 from medkg.changes import Outcome, apply_change, run_update
 from medkg.config import Settings, resolve_resources
-from medkg.errors import ConfigError, InconsistencyError, QueryTimeout, WriteRejected
+from medkg.errors import (
+    ConfigError,
+    InconsistencyError,
+    InputError,
+    QueryTimeout,
+    WriteRejected,
+)
 from medkg.lexer import SAFE_NESTING, check_nesting, refuse_load, refuse_service
 from medkg.loading import discover, discover_rules, shapes_file
 from medkg.storage import StoreDirectory
@@ -74,9 +80,15 @@ def sparql_update(
             except TimeoutError:
                 assert timeout is not None
                 raise QueryTimeout(timeout) from None
+            except RuntimeError as exc:  # pyoxigraph's evaluation errors
+                raise InputError(f"the update failed: {exc}", where=_where(source)) from exc
         return Outcome(change)
 
     return compute
+
+
+def _where(source: str | Path | None) -> str | None:
+    return str(source) if source is not None else None
 
 
 def copy_store(store: ox.Store) -> ox.Store:
