@@ -5,7 +5,9 @@ graph, the inferred graph and the default-graph union) as N-Quads. Keeping asser
 inferred triples in one file keeps their blank nodes the same nodes, which a cache of the
 inferred triples alone could not do (parsers give blank nodes fresh labels on each run).
 Entries are written atomically (temporary file + ``os.replace``); an unreadable entry is
-treated as a miss.
+treated as a miss. Entries are read with their blank node labels kept (pyoxigraph's
+``Store.load`` would give them new ones), so that a cached closure and a store directory's
+asserted graphs name the same blank nodes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ import pyoxigraph as ox
 
 _FORMAT = ox.RdfFormat.N_QUADS
 SUFFIX = ".nq"
+
+
+def read_nquads_into(store: ox.Store, path: Path) -> None:
+    """Add the quads of the N-Quads file ``path`` to ``store``, blank node labels kept."""
+    store.extend(ox.parse(path=path, format=_FORMAT))
 
 
 class ClosureCache:
@@ -36,7 +43,7 @@ class ClosureCache:
         if not path.is_file():
             return False
         try:
-            store.load(path=path, format=_FORMAT)
+            read_nquads_into(store, path)
         except (SyntaxError, ValueError, OSError):
             store.clear()
             return False

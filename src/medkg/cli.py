@@ -291,6 +291,7 @@ def query(
     extra_data: ExtraDataOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Run a SPARQL query over the knowledge graph (asserted + inferred by default)."""
     with _reported_errors():
@@ -306,7 +307,11 @@ def query(
         )
         text, source = read_query(query_or_file)
         settings = _settings(
-            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+            ctx,
+            {
+                **_overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache),
+                **_given(store_dir=store),
+            },
         )
         kg = KnowledgeGraph.open(settings)
         result = kg.query(text, mode=mode, source=source)
@@ -341,11 +346,16 @@ def validate_command(
     extra_data: ExtraDataOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Validate asserted + inferred triples against ontology/shapes.ttl (exit 1 if not)."""
     with _reported_errors():
         settings = _settings(
-            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+            ctx,
+            {
+                **_overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache),
+                **_given(store_dir=store),
+            },
         )
         kg = KnowledgeGraph.open(settings)
         shapes = shapes_file(kg.resources)
@@ -368,11 +378,16 @@ def stats(
     extra_data: ExtraDataOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
+    store: StoreOpt = None,
 ) -> None:
     """Print triples per named graph and instances per class."""
     with _reported_errors():
         settings = _settings(
-            ctx, _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+            ctx,
+            {
+                **_overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache),
+                **_given(store_dir=store),
+            },
         )
         kg = KnowledgeGraph.open(settings)
         summary = kg.stats()
@@ -490,8 +505,13 @@ def serve(
 # writes: load, update
 
 
-def _write_settings(ctx: typer.Context, store: Path | None, server: str | None) -> Settings:
-    settings = _settings(ctx, _given(store_dir=store))
+def _write_settings(
+    ctx: typer.Context,
+    store: Path | None,
+    server: str | None,
+    resources: dict[str, Any] | None = None,
+) -> Settings:
+    settings = _settings(ctx, {**(resources or {}), **_given(store_dir=store)})
     if server is None and settings.store_dir is None:
         raise ConfigError("name where to write: --store DIR (or MEDKG_STORE_DIR) or --server URL")
     if server is not None and store is not None:
@@ -528,7 +548,7 @@ def _target_for(path: Path, syntax: RdfSyntax, graph: str | None) -> Target:
 def load(
     ctx: typer.Context,
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="RDF files (syntax by extension).")
+        list[Path], typer.Argument(metavar="FILE", help="RDF files (syntax by extension).")
     ],
     graph: Annotated[
         str | None,
@@ -544,10 +564,16 @@ def load(
     store: StoreOpt = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Add RDF files to the store (one committed write per file), validated like any write."""
     with _reported_errors():
-        settings = _write_settings(ctx, store, server)
+        resources = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        settings = _write_settings(ctx, store, server, resources)
         plans = []
         for path in files:
             data, syntax = _read_rdf_file(path)
@@ -580,10 +606,16 @@ def update(
     store: StoreOpt = None,
     server: ServerOpt = None,
     token: TokenOpt = None,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Run a SPARQL Update on the store, validated like any write."""
     with _reported_errors():
-        settings = _write_settings(ctx, store, server)
+        resources = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        settings = _write_settings(ctx, store, server, resources)
         text, source = read_text_argument(update_or_file, UPDATE_FILE_SUFFIXES, "update file")
         if server is not None:
             ack = Client(server, _token(settings, token)).update(text)

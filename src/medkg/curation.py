@@ -100,8 +100,13 @@ def copy_store(store: ox.Store) -> ox.Store:
     return copy
 
 
-def _errors(violations: list[Violation]) -> set[Violation]:
-    return {v for v in violations if v.severity == "Violation"}
+#: A SHACL violation as compared between versions (the shape's blank-node label is not
+#: stable across parses of the shapes file, so it is left out).
+ViolationKey = tuple[str, str | None, str]
+
+
+def _errors(violations: list[Violation]) -> set[ViolationKey]:
+    return {(v.focus_node, v.path, v.message) for v in violations if v.severity == "Violation"}
 
 
 class Curator:
@@ -123,7 +128,7 @@ class Curator:
         self._cache = cache
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
-        self._violations: set[Violation] | None = None
+        self._violations: set[ViolationKey] | None = None
         self._saved: deque[str] = deque()
 
     @classmethod
@@ -220,7 +225,7 @@ class Curator:
         except InconsistencyError as exc:
             raise WriteRejected(str(exc), exc.clashes) from exc
 
-    def _check(self, candidate: KnowledgeGraph) -> set[Violation] | None:
+    def _check(self, candidate: KnowledgeGraph) -> set[ViolationKey] | None:
         """``candidate``'s SHACL violations; WriteRejected if it has any the current version
         has not (a store whose data already violates a shape stays writable)."""
         if self._shapes is None:
@@ -231,13 +236,14 @@ class Curator:
         new = sorted(found - self._violations)
         if new:
             reasons = [
-                f"{v.focus_node} {v.path or ''}: {v.message}".replace("  ", " ") for v in new
+                f"{focus} {path or ''}: {message}".replace("  ", " ")
+                for focus, path, message in new
             ]
             raise WriteRejected(f"{len(new)} new SHACL violation(s): {reasons[0]}", reasons)
         return found
 
     def _publish(
-        self, asserted: ox.Store, candidate: KnowledgeGraph, violations: set[Violation] | None
+        self, asserted: ox.Store, candidate: KnowledgeGraph, violations: set[ViolationKey] | None
     ) -> None:
         self._asserted = asserted
         self._kg = candidate

@@ -34,6 +34,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from medkg import __version__
+from medkg.cache import read_nquads_into
 from medkg.changes import Change, apply_change
 from medkg.errors import StorageError, StoreLocked
 from medkg.journal import Entry, Journal, fsync_directory
@@ -193,7 +194,7 @@ class StoreDirectory:
             raise StorageError("base.nq does not match the manifest's hash", where=str(base))
         store = ox.Store()
         try:
-            store.load(path=base, format=_NQ)
+            read_nquads_into(store, base)
         except (OSError, SyntaxError, ValueError) as exc:
             raise StorageError(f"cannot read base.nq: {exc}", where=str(base)) from exc
         return store

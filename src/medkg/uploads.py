@@ -26,7 +26,9 @@ from medkg.errors import InputError, RdfSyntaxError
 from medkg.formats import RdfSyntax
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_OX_POSITION = re.compile(r"^Parser error at line (\d+) column (\d+):\s*", re.IGNORECASE)
+_OX_POSITION = re.compile(
+    r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+):\s*", re.IGNORECASE
+)
 _MAX_JSON_DEPTH = 200
 
 
