@@ -211,7 +211,14 @@ def _groups(facts: dict[ox.NamedNode, list[Fact]], labeller: Labeller) -> tuple[
         )
         for prop, items in facts.items()
     ]
-    groups.sort(key=lambda g: (g.property.label.lower(), g.property.term.value))
+    # The ontology's own properties first, then those of the aligned vocabularies.
+    groups.sort(
+        key=lambda g: (
+            not g.property.term.value.startswith(str(MKG)),
+            g.property.label.lower(),
+            g.property.term.value,
+        )
+    )
     return tuple(groups)
 
 

@@ -38,6 +38,7 @@ from medkg.web.engine import (
     build_engine,
 )
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
+from medkg.web.pages import browser_router, editor_response, wants_editor
 from medkg.web.problems import install_problem_handler
 
 TRUNCATED_HEADER = "MEDKG-Result-Truncated"
@@ -157,6 +158,8 @@ async def answer(endpoint: Endpoint, request: Request) -> Response:
         base_iri=url,
     )
     head = request.method == "HEAD"
+    if isinstance(parsed, DescriptionRequest) and not parsed.format_name and wants_editor(request):
+        return editor_response(request, settings)
     if isinstance(parsed, DescriptionRequest):
         return description_response(endpoint, url, parsed, request.headers.get("accept"), head=head)
     result = await anyio.to_thread.run_sync(endpoint.engine.run, parsed)
@@ -245,6 +248,7 @@ def create_app(
     )
     app.add_middleware(AccessLog)
     app.include_router(routes(endpoint))
+    app.include_router(browser_router(settings, lambda: kg))
     # Starlette routes an ASGI app for every method (its type hint names functions only).
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
     return app
