@@ -1,4 +1,5 @@
-"""``python -m bench engines [--quick|--smoke] [--repeat N] [--out DIR] ...``
+"""``python -m bench engines [--quick|--smoke] [--repeat N] [--out DIR] ...`` and
+``python -m bench pages [--repeat N] [--out DIR] [--no-docs]``
 
 Exit status: 0 when medkg's query path gives every reference count, 1 when it does not
 (or a query fails on it), 2 when the benchmark cannot run (missing data, bad options).
@@ -85,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
         help="recompute the closure (and its cold timing) even if it is cached",
     )
     engines.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    pages = commands.add_parser(
+        "pages",
+        help="latency of the browser pages on the seed graph",
+        description="Entity pages, search, explanations, the network and the editor, p50 and "
+        "p95 over repeated requests through the app. Writes bench/results/pages.json and the "
+        "pages section of docs/benchmarks.md; exit status 1 if an entity page misses 200 ms.",
+    )
+    pages.add_argument("--repeat", type=_positive_int, default=50, help="requests per page (50)")
+    pages.add_argument("--out", type=Path, metavar="DIR", help="where pages.json goes")
+    pages.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     return parser
 
 
@@ -168,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "engines":
             return engines_command(args)
+        if args.command == "pages":
+            from bench.pages import pages_command
+
+            return pages_command(args.repeat, args.out, not args.no_docs, _log)
     except lubm.BenchError as exc:
         _log(f"bench: error: {exc}")
         return 2

@@ -9,6 +9,7 @@
      |    +-- RdfSyntaxError            an RDF file that does not parse
      |    +-- UnknownFormatError        a format name / media type / extension we do not know
      |    +-- SourceNotFoundError       a named file or directory that does not exist
+     |    +-- ResourceNotFound          an entity, graph or file the endpoint does not hold (404)
      |    +-- ProtocolError             an HTTP request the SPARQL protocol does not allow (400)
      |         +-- MethodNotAllowed     an HTTP method /sparql does not answer (405, Allow)
      |         +-- NotAcceptable        no representation the client accepts (406)
@@ -182,6 +183,18 @@ class SourceNotFoundError(InputError):
     def __init__(self, path: str | Path, what: str = "file") -> None:
         self.path = Path(path)
         super().__init__(f"{what} not found", where=str(path))
+
+
+class ResourceNotFound(InputError):
+    """A resource (entity, named graph, static file) that the knowledge graph does not hold."""
+
+    http_status = 404
+    title = "Not found"
+
+    def __init__(self, what: str, name: str) -> None:
+        self.what = what
+        self.name = name
+        super().__init__(f"no {what} {name!r} in the knowledge graph", where=name)
 
 
 class InconsistencyError(MedkgError):

@@ -50,6 +50,7 @@ from medkg.web.engine import (
 )
 from medkg.web.graphstore import SEQ_HEADER, STORE_METHODS, run_write, store_routes
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
+from medkg.web.pages import browser_router, editor_response, wants_editor
 from medkg.web.problems import install_problem_handler
 
 TRUNCATED_HEADER = "MEDKG-Result-Truncated"
@@ -190,6 +191,8 @@ async def answer(endpoint: Endpoint, request: Request) -> Response:
         base_iri=url,
     )
     head = request.method == "HEAD"
+    if isinstance(parsed, DescriptionRequest) and not parsed.format_name and wants_editor(request):
+        return editor_response(request, settings)
     if isinstance(parsed, DescriptionRequest):
         return description_response(endpoint, url, parsed, request.headers.get("accept"), head=head)
     if isinstance(parsed, UpdateJob):
@@ -312,6 +315,7 @@ def create_app(
     app.add_middleware(AccessLog)
     app.include_router(routes(endpoint))
     app.include_router(store_routes(endpoint))
+    app.include_router(browser_router(settings, lambda: endpoint.kg))
     # Starlette routes an ASGI app for every method (its type hint names functions only).
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
     return app

@@ -1,0 +1,103 @@
+"""HTML pages: the Jinja2 environment (autoescaping every value), links, security headers.
+
+Every value that comes from the graph is data, so templates autoescape all of it: a label
+such as ``<script>`` renders as text. :func:`local_href` maps the project's IRIs to the
+pages of this server (``res:x`` -> ``/resource/x.html``, ``graph:x`` -> ``/graph/x.html``,
+``mkg:X`` -> ``/ontology#X``); other IRIs get no link, so no page ever points a browser
+away from the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import pyoxigraph as ox
+from jinja2 import Environment, PackageLoader
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from medkg import __version__
+from medkg.labels import compact
+from medkg.namespaces import GRAPH_BASE, MKG, RES
+
+#: No script, style, image or connection from anywhere but this server.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+HTML_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+_ONTOLOGY_NS = str(MKG)
+
+
+def root_path(request: Request) -> str:
+    """The path the app is mounted under (``--root-path`` behind a proxy), without a
+    trailing slash."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def local_href(iri: str | None, base: str = "") -> str | None:
+    """The page of this server that describes ``iri``, or None for foreign IRIs."""
+    if not iri:
+        return None
+    if iri.startswith(RES) and len(iri) > len(RES):
+        return f"{base}/resource/{iri[len(RES) :]}.html"
+    if iri.startswith(GRAPH_BASE) and len(iri) > len(GRAPH_BASE):
+        return f"{base}/graph/{iri[len(GRAPH_BASE) :]}.html"
+    if iri.startswith(_ONTOLOGY_NS):
+        return f"{base}/ontology#{iri[len(_ONTOLOGY_NS) :]}"
+    if iri == _ONTOLOGY_NS.rstrip("#"):
+        return f"{base}/ontology"
+    return None
+
+
+def explain_href(triple: ox.Triple, base: str = "") -> str:
+    """The explanation page of ``triple`` (terms in N-Triples syntax)."""
+    query = urlencode(
+        {"s": str(triple.subject), "p": str(triple.predicate), "o": str(triple.object)}
+    )
+    return f"{base}/explain?{query}"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("medkg.web", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["compact"] = compact
+    env.globals["version"] = __version__
+    return env
+
+
+_ENV = _environment()
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """``template`` rendered with ``context``, ``base`` (the root path), link helpers."""
+    base = root_path(request)
+    body = _ENV.get_template(template).render(
+        {
+            **context,
+            "base": base,
+            "href": lambda iri: local_href(iri, base),
+            "explain_href": lambda triple: explain_href(triple, base),
+        }
+    )
+    return HTMLResponse(
+        body, status_code=status_code, headers={**HTML_HEADERS, "Vary": "Accept", **(headers or {})}
+    )
