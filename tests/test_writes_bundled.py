@@ -5,6 +5,7 @@ fact is deleted."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,44 @@ def test_new_affiliated_hospital_is_inferred_then_retracted(
     assert not _ask(server, VIA_SCHOOL)
     assert not _ask(server, "ASK { res:test-hospital a mkg:AffiliatedHospital }")
     assert _ask(server, "ASK { res:test-hospital a mkg:Hospital }")
+
+
+def test_readers_are_not_blocked_by_a_write(server: RunningServer) -> None:
+    """Queries answered while a write (re-inference, validation) is in progress see the
+    state before it."""
+    done = threading.Event()
+    hospital = HOSPITAL.replace("test-hospital", "busy-hospital")
+
+    def write() -> None:
+        response = httpx.post(
+            server.endpoint,
+            content=(P + f"INSERT DATA {{ {hospital} }}").encode(),
+            headers={
+                "Content-Type": "application/sparql-update",
+                "Authorization": f"Bearer {TOKEN}",
+            },
+            timeout=120,
+        )
+        assert response.status_code == 204, response.text
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    answered_during_write = 0
+    seen: list[bool] = []
+    half = (
+        "ASK { res:busy-hospital a mkg:Hospital "
+        "FILTER NOT EXISTS { res:sjtu mkg:hasAffiliatedHospital res:busy-hospital } }"
+    )
+    while not done.is_set():
+        # Each version is whole: the asserted fact never shows without its inference.
+        assert not _ask(server, half)
+        seen.append(_ask(server, "ASK { res:busy-hospital a mkg:Hospital }"))
+        answered_during_write += 1
+    writer.join()
+    assert answered_during_write > 0
+    assert seen == sorted(seen)  # once the new version is visible, it stays visible
+    assert _ask(server, "ASK { res:sjtu mkg:hasAffiliatedHospital res:busy-hospital }")
 
 
 def test_cli_reports_the_servers_refusal(server: RunningServer) -> None:

@@ -612,3 +612,12 @@ def test_server_without_a_token_refuses_every_write(tmp_path: Path) -> None:
         ):
             _problem(response, 403, "writes are disabled")
         assert http.get("/health").json()["writes"] == {"enabled": False, "committed": 0}
+
+
+def test_service_description_advertises_update(writable: Writable) -> None:
+    response = writable.http.get("/sparql", headers={"Accept": "application/n-triples"})
+    assert response.status_code == 200
+    update = "<http://www.w3.org/ns/sparql-service-description#SPARQL11Update>"
+    assert f"<http://www.w3.org/ns/sparql-service-description#supportedLanguage> {update}" in (
+        response.text
+    )

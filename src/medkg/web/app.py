@@ -91,6 +91,11 @@ class Endpoint:
         """The current version's graph (take it once per request)."""
         return self.version.kg
 
+    @property
+    def writable(self) -> bool:
+        """Whether authorized clients may write (a store and an update token)."""
+        return self.curator is not None and self.settings.update_token is not None
+
     def publish(self, kg: KnowledgeGraph) -> None:
         """Make ``kg`` the current version (called by the curator after each write)."""
         self.version = Version(kg, summarize(kg))
@@ -137,7 +142,8 @@ def description_response(
 ) -> Response:
     syntax = choose_format(QueryKind.GRAPH, accept, request.format_name, "the service description")
     assert isinstance(syntax, RdfSyntax)
-    body = serialize_description(describe_service(url, endpoint.version.summary), syntax)
+    service = describe_service(url, endpoint.version.summary, updates=endpoint.writable)
+    body = serialize_description(service, syntax)
     return body_response(body, content_type(syntax.media_type), {"Vary": "Accept"}, head=head)
 
 
@@ -163,7 +169,7 @@ def health_report(endpoint: Endpoint) -> dict[str, Any]:
         "data_version": version.kg.cache_key,
         "version": __version__,
         "writes": {
-            "enabled": curator is not None and endpoint.settings.update_token is not None,
+            "enabled": endpoint.writable,
             "committed": curator.seq if curator is not None else 0,
         },
         **report,

@@ -58,8 +58,9 @@ def _named_graph(graph: Graph, name: str, triples: int | None, about: str | None
     return node
 
 
-def describe_service(endpoint: str, summary: DatasetSummary) -> Graph:
-    """The service description of the endpoint at ``endpoint``."""
+def describe_service(endpoint: str, summary: DatasetSummary, *, updates: bool = False) -> Graph:
+    """The service description of the endpoint at ``endpoint`` (``updates``: the server
+    accepts SPARQL Update from authorized clients)."""
     graph = Graph()
     for prefix, namespace in (("sd", SD), ("void", VOID), *PREFIXES.items()):
         graph.bind(prefix, namespace)
@@ -67,6 +68,8 @@ def describe_service(endpoint: str, summary: DatasetSummary) -> Graph:
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, URIRef(endpoint)))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
+    if updates:
+        graph.add((service, SD.supportedLanguage, SD.SPARQL11Update))
     formats = [offer.format for kind in QueryKind for offer in OFFERS[kind]]
     for fmt in dict.fromkeys(formats):
         graph.add((service, SD.resultFormat, URIRef(fmt.format_iri)))
