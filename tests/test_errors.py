@@ -25,6 +25,7 @@ from medkg.errors import (
     SourceNotFoundError,
     StorageError,
     StoreLocked,
+    TooManyRequests,
     Unauthorized,
     UnknownFormatError,
     UnsupportedMediaType,
@@ -137,6 +138,7 @@ ONE_OF_EACH: list[MedkgError] = [
     WriteRejected("1 new SHACL violation(s)", ["a", "b"]),
     StoreLocked("/tmp/store", "process 42"),
     StorageError("cannot write the journal", where="journal.jsonl"),
+    TooManyRequests("more than 2 requests in flight", 1),
 ]
 
 
@@ -189,6 +191,7 @@ def test_pickle_round_trip(error: MedkgError) -> None:
         (WriteRejected("x"), 422, {}),
         (StoreLocked("/tmp/store"), 500, {}),
         (StorageError("x"), 503, {}),
+        (TooManyRequests("x", 3), 429, {"Retry-After": "3"}),
     ],
 )
 def test_http_status_and_headers(error: MedkgError, status: int, headers: dict[str, str]) -> None:

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     #: SERVICE endpoints queries may call (exact IRIs); empty: SERVICE is refused.
     service_allow: tuple[str, ...] = ()
 
+    # -- fairness: per client (by address), 0 turns a limit off -----------------------------
+    client_concurrency: int = Field(default=8, ge=0)  # requests in flight at once
+    client_rate: float = Field(default=50.0, ge=0)  # requests per second, sustained
+    client_burst: int = Field(default=200, ge=1)  # requests at once above the rate
+
     # -- writes (SPARQL Update, Graph Store Protocol, ``medkg load`` / ``update``) ----------
     #: The directory holding the asserted graphs and the journal of writes; None: the
     #: curated files only, read-only.

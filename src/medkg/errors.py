@@ -19,6 +19,7 @@
      |         +-- Unauthorized         a write without a valid bearer token (401)
      |         +-- Forbidden            a write the server never allows (403)
      |         +-- GraphNotFound        a Graph Store request for a missing graph (404)
+     |         +-- TooManyRequests      a client over its rate or concurrency limit (429)
      |    +-- WriteRejected             a write leaving SHACL violations or a clash (422)
      +-- InconsistencyError             the OWL 2 RL closure found a clash (exit 1)
      +-- ValidationFailed               SHACL validation reported results (exit 1)
@@ -396,3 +397,17 @@ class StorageError(MedkgError):
 
     http_status = 503
     title = "Storage unavailable"
+
+
+class TooManyRequests(ProtocolError):
+    """A client over its request rate or its number of requests in flight."""
+
+    http_status = 429
+    title = "Too many requests"
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(f"too many requests: {reason}", where=f"retry after {self.retry_after} s")
+
+    def http_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

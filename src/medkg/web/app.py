@@ -1,10 +1,12 @@
 """The FastAPI application of the SPARQL 1.1 endpoint, built by :func:`create_app`.
 
-Routes: ``GET``/``HEAD``/``POST /sparql`` (queries; ``GET`` without a query answers the
-service description) and ``GET /health``. Requests are read by :mod:`medkg.protocol`,
-queries run by the engine (off the event loop), and every error is answered by the one
-handler in :mod:`medkg.web.problems`. Middleware: access log, CORS (any origin, never
-credentials), gzip.
+Routes: ``GET``/``HEAD``/``POST /sparql`` (queries and updates; ``GET`` without a query
+answers the service description), ``GET /health``, the Graph Store at ``/store``
+(:mod:`medkg.web.graphstore`) and the browser pages (:mod:`medkg.web.pages`). Requests are
+read by :mod:`medkg.protocol`, queries run by the engine (off the event loop), writes by the
+curator, and every error is answered by the one handler in :mod:`medkg.web.problems`.
+Middleware, outermost first: access log, CORS (any origin, never credentials), gzip,
+per-client limits (:mod:`medkg.web.limits`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from medkg.web.engine import (
     version_follower,
 )
 from medkg.web.graphstore import SEQ_HEADER, STORE_METHODS, run_write, store_routes
+from medkg.web.limits import ClientLimits
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
 from medkg.web.pages import browser_router, editor_response, wants_editor
 from medkg.web.problems import install_problem_handler
@@ -308,6 +311,12 @@ def create_app(
         lifespan=_lifespan(endpoint),
     )
     install_problem_handler(app)
+    app.add_middleware(
+        ClientLimits,
+        concurrency=settings.client_concurrency,
+        rate=settings.client_rate,
+        burst=settings.client_burst,
+    )
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(
         CORSMiddleware,
