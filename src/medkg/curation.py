@@ -42,6 +42,7 @@ from medkg.errors import (
 )
 from medkg.lexer import SAFE_NESTING, check_nesting, refuse_load, refuse_service
 from medkg.loading import discover, discover_rules, shapes_file
+from medkg.sandbox import sandboxed
 from medkg.storage import StoreDirectory
 from medkg.store import KnowledgeGraph, closure_key, query_errors
 from medkg.threads import call_with_large_stack
@@ -200,13 +201,14 @@ class Curator:
         """Run one write to the end: committed and published, or nothing changed."""
         with self._lock:
             current = self._kg
-            outcome = compute(self._asserted, current)
-            if outcome.change.empty:
-                return outcome
-            asserted = copy_store(self._asserted)
-            apply_change(asserted, outcome.change)
-            candidate = self._close(asserted, current)
-            violations = self._check(candidate)
+            with sandboxed():
+                outcome = compute(self._asserted, current)
+                if outcome.change.empty:
+                    return outcome
+                asserted = copy_store(self._asserted)
+                apply_change(asserted, outcome.change)
+                candidate = self._close(asserted, current)
+                violations = self._check(candidate)
             self.directory.commit(operation, outcome.change)
             candidate.cache_key = closure_key(self.directory.state_key(), current.rules)
             self._publish(asserted, candidate, violations)

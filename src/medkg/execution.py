@@ -46,6 +46,7 @@ from medkg.formats import RdfSyntax, ResultFormat, negotiate
 from medkg.lexer import dataset_clause
 from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
 from medkg.results import write_boolean, write_solutions
+from medkg.sandbox import sandboxed
 from medkg.store import (
     GraphMode,
     KnowledgeGraph,
@@ -285,13 +286,15 @@ def _serialize(result: OxQueryResult, fmt: Format, job: QueryJob) -> tuple[bytes
 
 
 def execute(kg: KnowledgeGraph, job: QueryJob) -> QueryAnswer:
-    """Run ``job`` on ``kg`` and serialize its answer completely (nothing is streamed)."""
-    dataset = dataset_of(kg, job)
-    result = kg.evaluate(
-        job.query, dataset=dataset, base_iri=job.base_iri, service_allow=job.service_allow
-    )
-    kind = kind_of(result)
-    fmt = choose_format(kind, job.accept, job.format_name)
-    with query_errors(job.query):
-        body, count, truncated = _serialize(result, fmt, job)
+    """Run ``job`` on ``kg`` and serialize its answer completely (nothing is streamed).
+    Runs :func:`~medkg.sandbox.sandboxed`: no connection, no file outside medkg's own."""
+    with sandboxed():
+        dataset = dataset_of(kg, job)
+        result = kg.evaluate(
+            job.query, dataset=dataset, base_iri=job.base_iri, service_allow=job.service_allow
+        )
+        kind = kind_of(result)
+        fmt = choose_format(kind, job.accept, job.format_name)
+        with query_errors(job.query):
+            body, count, truncated = _serialize(result, fmt, job)
     return QueryAnswer(content_type(fmt.media_type), body, kind, count, truncated)

@@ -24,6 +24,7 @@ import pyoxigraph as ox
 
 from medkg.errors import InputError, RdfSyntaxError
 from medkg.formats import RdfSyntax
+from medkg.sandbox import sandboxed
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _OX_POSITION = re.compile(
@@ -103,7 +104,13 @@ def _fresh_bnodes(quads: list[ox.Quad]) -> list[ox.Quad]:
 def parse_upload(
     body: bytes, syntax: RdfSyntax, *, where: str, base_iri: str | None = None
 ) -> list[ox.Quad]:
-    """The quads of an uploaded document (triple syntaxes: all in the default graph)."""
+    """The quads of an uploaded document (triple syntaxes: all in the default graph).
+    Parsed :func:`~medkg.sandbox.sandboxed`."""
+    with sandboxed():
+        return _parse(body, syntax, where, base_iri)
+
+
+def _parse(body: bytes, syntax: RdfSyntax, where: str, base_iri: str | None) -> list[ox.Quad]:
     refuse_unsafe(body, syntax, where)
     try:
         body.decode("utf-8")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from medkg import sandbox
 from medkg.cache import ClosureCache
 from medkg.config import Resources
 from medkg.errors import ConfigError, MedkgError, QueryTimeout, ServiceUnavailable
@@ -99,6 +100,11 @@ def _portable(exc: MedkgError) -> MedkgError:
 def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
     """A worker process: load the snapshot, then answer jobs until told to stop. A
     ``Snapshot`` sent instead of a job replaces the graph (after a write)."""
+    resources = snapshot.resources
+    sandbox.install(
+        [resources.ontology_dir, resources.data_dir, snapshot.cache_dir]
+        + ([resources.queries_dir] if resources.queries_dir else [])
+    )
     kg = open_snapshot(snapshot)
     conn.send(("ready", os.getpid()))
     while True:

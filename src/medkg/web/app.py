@@ -24,8 +24,8 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from medkg import __version__
-from medkg.config import Settings
+from medkg import __version__, sandbox
+from medkg.config import Settings, resolve_resources
 from medkg.curation import Curator, sparql_update
 from medkg.errors import ConfigError, MethodNotAllowed
 from medkg.execution import QueryAnswer, choose_format, content_type
@@ -283,6 +283,14 @@ def open_curator(settings: Settings) -> Curator | None:
     return Curator.open(settings)
 
 
+def install_sandbox(settings: Settings) -> None:
+    """The process-wide outbound-access guard, allowing medkg's own directories."""
+    resources = resolve_resources(settings)
+    allowed = [resources.ontology_dir, resources.data_dir, settings.cache_dir]
+    allowed += [p for p in (resources.queries_dir, settings.store_dir) if p is not None]
+    sandbox.install([*allowed, *settings.extra_data])
+
+
 def create_app(
     settings: Settings,
     *,
@@ -293,6 +301,7 @@ def create_app(
     """The endpoint app. With an update token it opens (and locks) the store directory for
     writes unless ``curator`` is given; otherwise it opens the knowledge graph unless ``kg``
     is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given."""
+    install_sandbox(settings)
     curator = curator if curator is not None else open_curator(settings)
     if curator is not None:
         kg = curator.kg
