@@ -288,5 +288,6 @@ async def test_every_value_is_escaped(hostile_kg: KnowledgeGraph, tmp_path: Path
         assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp;" in html
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "\u202egnp.exe" in page.lower()  # kept as text, isolated by the stylesheet
+    assert "\u202e" not in page  # a bidi override is shown, never obeyed
+    assert "\\u202egnp.exe" in page.lower()
     assert 'lang="ar"' not in page or "مستشفى" in page

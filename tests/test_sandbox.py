@@ -4,7 +4,6 @@ listener records every attempt) and no file outside medkg's directories opens.""
 from __future__ import annotations
 
 import socket
-import threading
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -13,39 +12,11 @@ from pathlib import Path
 import pytest
 import rdflib
 
+from listener import Listener
 from medkg import sandbox
 from medkg.errors import Forbidden
 from medkg.execution import QueryJob, execute
 from medkg.store import KnowledgeGraph
-
-
-class Listener:
-    """A loopback TCP listener that counts connection attempts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.attempts = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.attempts += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 def _parse_json_ld(document: str) -> None:
@@ -62,16 +33,9 @@ def listener() -> Iterator[Listener]:
     running.close()
 
 
-def _wait_for(listener: Listener, count: int) -> None:
-    for _ in range(50):
-        if listener.attempts >= count:
-            return
-        threading.Event().wait(0.02)
-
-
 def test_the_listener_sees_a_connection_outside_the_sandbox(listener: Listener) -> None:
     socket.create_connection(("127.0.0.1", listener.port), timeout=2).close()
-    _wait_for(listener, 1)
+    listener.wait_for(1)
     assert listener.attempts == 1  # so the checks below can fail
 
 
@@ -95,7 +59,7 @@ def test_no_connection_leaves_the_sandbox(listener: Listener, attempt: object) -
     assert any(isinstance(e, Forbidden) for e in chain) or "outbound access refused" in str(
         info.value
     )
-    _wait_for(listener, 1)
+    listener.wait_for(1)
     assert listener.attempts == 0
 
 

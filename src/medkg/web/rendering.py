@@ -9,12 +9,14 @@ away from the server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -65,10 +67,26 @@ def explain_href(triple: ox.Triple, base: str = "") -> str:
     return f"{base}/explain?{query}"
 
 
+#: Characters shown as ``\uXXXX`` instead of being written into a page: C0 and C1 controls
+#: (but tab, newline, carriage return), DEL, and the bidirectional embedding, override and
+#: isolate controls, which could make a label display as something it is not.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(value: Any) -> Any:
+    r"""``value`` with every invisible control character written as ``\uXXXX`` (plain
+    strings only, not markup the templates built; applied to every expression a template
+    outputs, before escaping)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04X}", value)
+    return value
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("medkg.web", "templates"),
         autoescape=True,
+        finalize=visible,
         trim_blocks=True,
         lstrip_blocks=True,
     )
