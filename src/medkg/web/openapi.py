@@ -70,7 +70,22 @@ _ANSWERS = {
             (413, "Request body too large"),
             (414, "Query string too long"),
             (415, "Unsupported request media type"),
+            (429, "Too many requests from this client (Retry-After)"),
             (503, "Query timeout or service unavailable"),
+        )
+    },
+}
+_UPDATE_ANSWERS = {
+    "204": {"description": "The update is committed (MEDKG-Write-Seq: its number)."},
+    **{
+        str(status): {
+            "description": description,
+            "content": {"application/problem+json": {}},
+        }
+        for status, description in (
+            (401, "Update without a valid bearer token"),
+            (403, "Writes disabled, or a computed or virtual graph"),
+            (422, "The update would add SHACL violations or an inconsistency"),
         )
     },
 }
@@ -87,18 +102,29 @@ POST_OPERATION: dict[str, Any] = {
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
-                    "required": ["query"],
                     "properties": {
                         "query": {"type": "string", "description": "The SPARQL query."},
+                        "update": {
+                            "type": "string",
+                            "description": "A SPARQL Update (needs a bearer token).",
+                        },
                         "default-graph-uri": {"type": "array", "items": {"type": "string"}},
                         "named-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "using-graph-uri": {"type": "array", "items": {"type": "string"}},
+                        "using-named-graph-uri": {"type": "array", "items": {"type": "string"}},
                     },
                 }
             },
             "application/sparql-query": {
                 "schema": {"type": "string", "description": "The SPARQL query (UTF-8)."}
             },
+            "application/sparql-update": {
+                "schema": {
+                    "type": "string",
+                    "description": "A SPARQL Update (UTF-8; needs a bearer token).",
+                }
+            },
         },
     },
-    "responses": _ANSWERS,
+    "responses": {**_ANSWERS, **_UPDATE_ANSWERS},
 }
