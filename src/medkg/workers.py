@@ -134,6 +134,7 @@ class _Worker:
         self, context: multiprocessing.context.SpawnContext, snapshot: Snapshot, generation: int
     ) -> None:
         self.generation = generation
+        self._kill_lock = threading.Lock()
         self.conn, child = context.Pipe(duplex=True)
         self.process: SpawnProcess = context.Process(
             target=_worker_main, args=(child, snapshot), daemon=True, name="medkg-query-worker"
@@ -166,10 +167,14 @@ class _Worker:
         return self.process.is_alive() and not self.conn.closed
 
     def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5)
-        self.conn.close()
+        """Stop the process and close the pipe; safe to call again, from any thread (the
+        pool's shutdown and a replacement's start may both do it)."""
+        with self._kill_lock:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join(5)
+            with contextlib.suppress(OSError):
+                self.conn.close()
 
     def stop(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):
