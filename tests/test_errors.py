@@ -14,12 +14,14 @@ from medkg.errors import (
     MedkgError,
     MethodNotAllowed,
     NotAcceptable,
+    NotSupportedHere,
     PayloadTooLarge,
     ProtocolError,
     QuerySyntaxError,
     QueryTimeout,
     QueryTooComplex,
     RdfSyntaxError,
+    RemoteStoreError,
     ResourceNotFound,
     ServiceUnavailable,
     SourceNotFoundError,
@@ -137,6 +139,8 @@ ONE_OF_EACH: list[MedkgError] = [
     WriteRejected("1 new SHACL violation(s)", ["a", "b"]),
     StoreLocked("/tmp/store", "process 42"),
     StorageError("cannot write the journal", where="journal.jsonl"),
+    RemoteStoreError("PUT answered 500", where="http://127.0.0.1:7878/store"),
+    NotSupportedHere("the entity pages"),
 ]
 
 
@@ -189,6 +193,8 @@ def test_pickle_round_trip(error: MedkgError) -> None:
         (WriteRejected("x"), 422, {}),
         (StoreLocked("/tmp/store"), 500, {}),
         (StorageError("x"), 503, {}),
+        (RemoteStoreError("x"), 502, {}),
+        (NotSupportedHere("writes"), 501, {}),
     ],
 )
 def test_http_status_and_headers(error: MedkgError, status: int, headers: dict[str, str]) -> None:

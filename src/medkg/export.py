@@ -24,8 +24,8 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from medkg.errors import GraphNotFound, InputError
-from medkg.formats import RdfSyntax
+from medkg.errors import GraphNotFound, InputError, NotAcceptable, UnknownFormatError
+from medkg.formats import RdfSyntax, negotiate
 from medkg.jsonld import write_jsonld
 from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
 from medkg.store import KnowledgeGraph
@@ -231,3 +231,49 @@ def serialize_chunks(
 def export(source: QuadSource, request: ExportRequest) -> bytes:
     """The whole export as bytes."""
     return serialize(selected_quads(source, request), request.syntax, request.vocab)
+
+
+# --------------------------------------------------------------------------------------------
+# Requests (HTTP parameters, CLI options)
+
+#: The syntaxes ``/export`` offers, preferred first (graph-carrying ones first).
+OFFERED = (
+    RdfSyntax.TRIG,
+    RdfSyntax.NQUADS,
+    RdfSyntax.JSONLD,
+    RdfSyntax.TURTLE,
+    RdfSyntax.NTRIPLES,
+    RdfSyntax.RDFXML,
+)
+
+
+def choose_syntax(format_name: str | None, accept: str | None) -> RdfSyntax:
+    """``format`` (a name or media type) wins over ``Accept``; NotAcceptable if none fits."""
+    offered = [s.media_type for s in OFFERED]
+    if format_name:
+        try:
+            return RdfSyntax.from_name(format_name)
+        except UnknownFormatError:
+            try:
+                return RdfSyntax.from_media_type(format_name)
+            except UnknownFormatError:
+                raise NotAcceptable(offered, "the export") from None
+    chosen = negotiate(accept, offered)
+    if chosen is None:
+        raise NotAcceptable(offered, "the export")
+    return RdfSyntax.from_media_type(chosen)
+
+
+def export_request(
+    syntax: RdfSyntax,
+    graphs: Sequence[str] = (),
+    vocab: str | None = None,
+    entity: str | None = None,
+) -> ExportRequest:
+    """An ExportRequest from option values (``entity`` may be a prefixed name)."""
+    return ExportRequest(
+        syntax=syntax,
+        graphs=GraphSelection.parse(graphs),
+        vocab=Vocabulary.from_name(vocab) if vocab else Vocabulary.ALL,
+        entity=expand_iri(entity) if entity else None,
+    )
