@@ -95,7 +95,7 @@ def view(triples: Iterable[ox.Triple], vocab: Vocabulary) -> set[ox.Triple]:
     named = {t.subject for t in kept} | {
         t.object for t in kept if isinstance(t.object, ox.NamedNode | ox.BlankNode)
     }
-    for node in named:
+    for node in named - {n for n in named if _is_vocabulary_term(n)}:
         for label in labels.get(node, []):
             predicate = _NAMES[label.predicate] if vocab is Vocabulary.SCHEMA else label.predicate
             kept.add(ox.Triple(label.subject, predicate, label.object))
