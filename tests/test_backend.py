@@ -26,7 +26,7 @@ from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH
 from medkg.push import GraphStoreClient, authorization, push
 from medkg.results import write_solutions
 from oxigraph_process import Oxigraph, running_oxigraph
-from server_process import RunningServer, running_server
+from server_process import RunningServer, free_port, running_server
 from test_queries import ALL, EXAMPLES, VIOLATIONS, ExampleQuery
 
 runner = CliRunner()
@@ -220,3 +220,25 @@ def test_auth_and_backend_specs() -> None:
     for bad in ("http://h/q", "sparql:ftp://h", "sparql:http://a,http://b,http://c"):
         with pytest.raises(ConfigError):
             BackendSpec.parse(bad)
+
+
+@pytest.mark.anyio
+async def test_unreachable_backend_is_reported(tmp_path: Path) -> None:
+    from medkg.config import Settings
+    from medkg.web.remote import create_remote_app
+
+    spec = BackendSpec.parse(f"sparql:http://127.0.0.1:{free_port()}/query")
+    web = create_remote_app(Settings(cache_dir=tmp_path, timeout=5), spec)
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        health = await client.get("/health")
+        assert health.status_code == 503 and health.json()["ready"] is False
+        query = await client.get("/sparql", params={"query": "ASK {}"})
+        assert query.status_code == 502
+        assert query.headers["content-type"] == "application/problem+json"
+        assert "cannot reach" in query.json()["detail"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -19,7 +19,8 @@ from medkg.jsonld import CONTEXT_PATH, shipped_context
 def export_router(current_source: Callable[[], QuadSource]) -> APIRouter:
     router = APIRouter()
 
-    @router.api_route("/export", methods=["GET", "HEAD"], summary="Export the graph as RDF")
+    @router.get("/export", summary="Export the graph, or chosen graphs, as RDF")
+    @router.head("/export", include_in_schema=False)
     async def export(
         request: Request,
         graphs: list[str] = Query(default=[], description="all, asserted, inferred, graph IRIs"),  # noqa: B008

@@ -18,12 +18,12 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from medkg import __version__
 from medkg.backend import BackendSpec, RemoteEngine, RemoteSource, RemoteStore
 from medkg.config import Settings
-from medkg.errors import NotSupportedHere
+from medkg.errors import MedkgError, NotSupportedHere
 from medkg.execution import choose_format, content_type
 from medkg.formats import RdfSyntax
 from medkg.protocol import ALLOWED_METHODS, DescriptionRequest, UpdateJob, parse_request
@@ -96,17 +96,23 @@ def _routes(settings: Settings, spec: BackendSpec, store: RemoteStore) -> APIRou
         router.add_api_route("/sparql", answer, methods=[method], include_in_schema=False)
 
     @router.get("/health", summary="Readiness and the remote store's triples per graph")
-    async def health() -> dict[str, Any]:
-        total, graphs = await anyio.to_thread.run_sync(source.summary)
-        return {
-            "status": "ok",
-            "ready": True,
-            "backend": spec.query_url,
-            "triples": dict(graphs),
-            "default_graph_triples": total,
-            "version": __version__,
-            "writes": {"enabled": False, "committed": 0},
-        }
+    async def health() -> Response:
+        try:
+            total, graphs = await anyio.to_thread.run_sync(source.summary)
+        except MedkgError as exc:
+            report = {"status": "unavailable", "ready": False, "detail": str(exc)}
+            return JSONResponse(report, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "ready": True,
+                "backend": spec.query_url,
+                "triples": dict(graphs),
+                "default_graph_triples": total,
+                "version": __version__,
+                "writes": {"enabled": False, "committed": 0},
+            }
+        )
 
     @router.get("/", include_in_schema=False)
     def editor(request: Request) -> Response:
