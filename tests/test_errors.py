@@ -14,12 +14,14 @@ from medkg.errors import (
     MedkgError,
     MethodNotAllowed,
     NotAcceptable,
+    NotSupportedHere,
     PayloadTooLarge,
     ProtocolError,
     QuerySyntaxError,
     QueryTimeout,
     QueryTooComplex,
     RdfSyntaxError,
+    RemoteStoreError,
     ResourceNotFound,
     ServiceUnavailable,
     SourceNotFoundError,
@@ -139,6 +141,8 @@ ONE_OF_EACH: list[MedkgError] = [
     StoreLocked("/tmp/store", "process 42"),
     StorageError("cannot write the journal", where="journal.jsonl"),
     TooManyRequests("more than 2 requests in flight", 1),
+    RemoteStoreError("PUT answered 500", where="http://127.0.0.1:7878/store"),
+    NotSupportedHere("the entity pages"),
 ]
 
 
@@ -192,6 +196,8 @@ def test_pickle_round_trip(error: MedkgError) -> None:
         (StoreLocked("/tmp/store"), 500, {}),
         (StorageError("x"), 503, {}),
         (TooManyRequests("x", 3), 429, {"Retry-After": "3"}),
+        (RemoteStoreError("x"), 502, {}),
+        (NotSupportedHere("writes"), 501, {}),
     ],
 )
 def test_http_status_and_headers(error: MedkgError, status: int, headers: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """The ``medkg`` command line: ``query``, ``validate``, ``stats``, ``serve``, the writes
-``load`` and ``update``, and ``store log`` / ``store export`` for reviewing a store.
+``load`` and ``update``, ``store log`` / ``store export`` for reviewing a store, and
+``export`` / ``push`` for moving the graph into other graphs.
 
 Options that locate resources (``--ontology-dir``, ``--data-dir``, ``--data``,
 ``--cache-dir``, ``--no-cache``) are accepted before the command (global) and after it;
@@ -35,6 +36,14 @@ from medkg.errors import (
     SourceNotFoundError,
     UnknownFormatError,
     ValidationFailed,
+)
+from medkg.export import (
+    GraphSelection,
+    LocalSource,
+    QuadSource,
+    export_request,
+    selected_quads,
+    serialize_chunks,
 )
 from medkg.formats import RdfSyntax, ResultFormat
 from medkg.graphstore import Target, parse_target
@@ -460,6 +469,14 @@ def serve(
         ),
     ] = None,
     store: StoreOpt = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="sparql:QUERY_URL[,UPDATE_URL]",
+            help="Serve from a remote SPARQL 1.1 store filled by medkg push (queries, export).",
+        ),
+    ] = None,
     update_token: Annotated[
         str | None,
         typer.Option(
@@ -494,11 +511,150 @@ def serve(
                 service_allow=tuple(service_allow) if service_allow else None,
                 store_dir=store,
                 update_token=update_token,
+                backend=backend,
             )
         )
         settings = _settings(ctx, local)
-        web_app = create_app(settings)
+        if settings.backend is not None:
+            from medkg.backend import BackendSpec
+            from medkg.web.remote import create_remote_app
+
+            web_app = create_remote_app(settings, BackendSpec.parse(settings.backend))
+        else:
+            web_app = create_app(settings)
     run(web_app, settings)
+
+
+# --------------------------------------------------------------------------------------------
+# export, push
+
+GraphsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--graphs",
+        "-g",
+        metavar="GRAPHS",
+        help="all (default), asserted, inferred or a graph IRI (repeatable, or comma-separated).",
+    ),
+]
+
+
+def _quad_source(settings: Settings) -> QuadSource:
+    if settings.backend is not None:
+        from medkg.backend import BackendSpec, RemoteSource, RemoteStore
+
+        spec = BackendSpec.parse(settings.backend)
+        return RemoteSource(RemoteStore(spec, timeout=settings.timeout))
+    return LocalSource(KnowledgeGraph.open(settings))
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    graphs: GraphsOpt = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="turtle, ntriples, nquads, trig, jsonld, rdfxml (default: by -o's extension, "
+            "else trig).",
+        ),
+    ] = None,
+    vocab: Annotated[
+        str | None,
+        typer.Option("--vocab", help="all (default: every triple), mkg, schema or org."),
+    ] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option("--entity", metavar="IRI", help="Only this entity's document (e.g. res:ntu)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", metavar="FILE", help="Default: stdout.")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", metavar="sparql:QUERY_URL", help="Read a remote store."),
+    ] = None,
+    store: StoreOpt = None,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Export the graph, or chosen graphs, as sorted RDF (TriG, N-Quads and JSON-LD keep one
+    named graph per source)."""
+    with _reported_errors():
+        if output_format is not None:
+            syntax = RdfSyntax.from_name(output_format)
+        else:
+            syntax = RdfSyntax.from_extension(output) if output is not None else RdfSyntax.TRIG
+        wanted = export_request(syntax, graphs or (), vocab, entity)
+        local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        settings = _settings(ctx, {**local, **_given(store_dir=store, backend=backend)})
+        chunks = serialize_chunks(
+            selected_quads(_quad_source(settings), wanted), syntax, wanted.vocab
+        )
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
+        try:
+            with output.open("wb") as sink:
+                for chunk in chunks:
+                    sink.write(chunk)
+        except OSError as exc:
+            raise InputError(f"cannot write the export: {exc.strerror}", where=str(output)) from exc
+
+
+@app.command()
+def push(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="The Graph Store Protocol endpoint of the store.")],
+    graphs: GraphsOpt = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(
+            "--auth",
+            help="bearer:TOKEN or basic:USER:PASSWORD (prefer MEDKG_PUSH_AUTH: flags show in ps).",
+        ),
+    ] = None,
+    chunk: Annotated[
+        int, typer.Option("--chunk", metavar="N", help="Triples per request (PUT, then POSTs).")
+    ] = 50_000,
+    default_graph: Annotated[
+        bool,
+        typer.Option(
+            "--default-graph/--no-default-graph",
+            help="Also write the union of the pushed graphs as the store's default graph.",
+        ),
+    ] = True,
+    store: StoreOpt = None,
+    ontology_dir: OntologyDirOpt = None,
+    data_dir: DataDirOpt = None,
+    extra_data: ExtraDataOpt = None,
+    cache_dir: CacheDirOpt = None,
+    no_cache: NoCacheOpt = False,
+) -> None:
+    """Write named graphs to a SPARQL 1.1 Graph Store Protocol endpoint, then check counts."""
+    from medkg.push import GraphStoreClient, authorization
+    from medkg.push import push as push_graphs
+
+    with _reported_errors():
+        local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+        settings = _settings(ctx, {**local, **_given(store_dir=store)})
+        header = authorization(auth or os.environ.get("MEDKG_PUSH_AUTH"))
+        client = GraphStoreClient(url, header)
+        selection = GraphSelection.parse(graphs or ())
+        source = LocalSource(KnowledgeGraph.open(settings))
+        for pushed in push_graphs(
+            source, client, selection, chunk=chunk, default_graph=default_graph
+        ):
+            name = pushed.graph or "default graph (union)"
+            typer.echo(f"{name}\t{pushed.triples} triples\t{pushed.requests} request(s)")
+        typer.echo("counts checked: the store holds every triple sent")
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     update_token: SecretStr | None = None
     max_upload_bytes: int = Field(default=16_000_000, ge=1)  # RDF uploaded to /store
 
+    #: ``sparql:QUERY_URL[,UPDATE_URL]``: serve from a remote SPARQL store (``medkg push``
+    #: fills it); None: the embedded store.
+    backend: str | None = None
+
     @field_validator("update_token", "store_dir", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -28,6 +28,8 @@
      +-- StorageError                   the store directory cannot be read or written (HTTP 503)
      +-- ServiceUnavailable             the endpoint cannot answer now (HTTP 503)
      +-- QueryTimeout                   a query ran past its time limit (HTTP 503)
+     +-- RemoteStoreError               another triple store failed or refused (exit 1, HTTP 502)
+     +-- NotSupportedHere               a feature this backend does not provide (exit 2, HTTP 501)
 
 ``str()`` of each is one line: what went wrong, then where in parentheses. Each class
 carries its CLI ``exit_code``, its ``http_status`` and a short ``title``; the web layer maps
@@ -411,3 +413,24 @@ class TooManyRequests(ProtocolError):
 
     def http_headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
+
+
+class RemoteStoreError(MedkgError):
+    """Another triple store (a push target, a remote backend) failed, refused a request,
+    or holds other counts than were sent."""
+
+    http_status = 502
+    title = "Remote store error"
+
+
+class NotSupportedHere(MedkgError):
+    """A feature that the configured backend does not provide (e.g. writes or entity pages
+    on a remote SPARQL store); ``feature`` names it."""
+
+    exit_code = 2
+    http_status = 501
+    title = "Not implemented on this backend"
+
+    def __init__(self, feature: str, backend: str = "a remote SPARQL backend") -> None:
+        self.feature = feature
+        super().__init__(f"{feature} is not available on {backend}", where=backend)

@@ -29,6 +29,7 @@ from medkg.config import Settings, resolve_resources
 from medkg.curation import Curator, sparql_update
 from medkg.errors import ConfigError, MethodNotAllowed
 from medkg.execution import QueryAnswer, choose_format, content_type
+from medkg.export import LocalSource
 from medkg.formats import RdfSyntax
 from medkg.protocol import (
     ALLOWED_METHODS,
@@ -50,6 +51,7 @@ from medkg.web.engine import (
     build_engine,
     version_follower,
 )
+from medkg.web.exports import export_router
 from medkg.web.graphstore import SEQ_HEADER, STORE_METHODS, run_write, store_routes
 from medkg.web.limits import ClientLimits
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
@@ -340,6 +342,7 @@ def create_app(
     app.include_router(routes(endpoint))
     app.include_router(store_routes(endpoint))
     app.include_router(browser_router(settings, lambda: endpoint.kg))
+    app.include_router(export_router(lambda: LocalSource(endpoint.kg)))
     # Starlette routes an ASGI app for every method (its type hint names functions only).
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
     return app
