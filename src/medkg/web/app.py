@@ -285,6 +285,29 @@ def open_curator(settings: Settings) -> Curator | None:
     return Curator.open(settings)
 
 
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The problem handler and the middleware every medkg app has, outermost first: access
+    log, CORS (any origin, never credentials), gzip, per-client limits."""
+    install_problem_handler(app)
+    app.add_middleware(
+        ClientLimits,
+        concurrency=settings.client_concurrency,
+        rate=settings.client_rate,
+        burst=settings.client_burst,
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_credentials=False,
+        allow_methods=sorted({*ALLOWED_METHODS, *STORE_METHODS}),
+        allow_headers=["*"],
+        expose_headers=[TRUNCATED_HEADER, LIMIT_HEADER, SEQ_HEADER, "Location"],
+        max_age=3600,
+    )
+    app.add_middleware(AccessLog)
+
+
 def install_sandbox(settings: Settings) -> None:
     """The process-wide outbound-access guard, allowing medkg's own directories."""
     resources = resolve_resources(settings)
@@ -321,24 +344,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=_lifespan(endpoint),
     )
-    install_problem_handler(app)
-    app.add_middleware(
-        ClientLimits,
-        concurrency=settings.client_concurrency,
-        rate=settings.client_rate,
-        burst=settings.client_burst,
-    )
-    app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_credentials=False,
-        allow_methods=sorted({*ALLOWED_METHODS, *STORE_METHODS}),
-        allow_headers=["*"],
-        expose_headers=[TRUNCATED_HEADER, LIMIT_HEADER, SEQ_HEADER, "Location"],
-        max_age=3600,
-    )
-    app.add_middleware(AccessLog)
+    install_middleware(app, settings)
     app.include_router(routes(endpoint))
     app.include_router(store_routes(endpoint))
     app.include_router(browser_router(settings, lambda: endpoint.kg))

@@ -16,8 +16,6 @@ from typing import Any, cast
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
-from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from medkg import __version__
@@ -26,24 +24,21 @@ from medkg.config import Settings
 from medkg.errors import MedkgError, NotSupportedHere
 from medkg.execution import choose_format, content_type
 from medkg.formats import RdfSyntax
-from medkg.protocol import ALLOWED_METHODS, DescriptionRequest, UpdateJob, parse_request
+from medkg.protocol import DescriptionRequest, UpdateJob, parse_request
 from medkg.store import QueryKind
-from medkg.web.access import AccessLog
 from medkg.web.app import (
     DESCRIPTION,
-    LIMIT_HEADER,
-    TRUNCATED_HEADER,
     RefuseMethod,
     answer_response,
     body_response,
     endpoint_url,
+    install_middleware,
 )
 from medkg.web.assets import static_file
 from medkg.web.bodies import read_body
 from medkg.web.description import DatasetSummary, describe_service, serialize_description
 from medkg.web.exports import export_router
 from medkg.web.pages import editor_response, wants_editor
-from medkg.web.problems import install_problem_handler
 
 #: Paths that need the embedded store, and the feature each one is.
 UNSUPPORTED = {
@@ -147,18 +142,7 @@ def create_remote_app(settings: Settings, spec: BackendSpec) -> FastAPI:
         version=__version__,
         description=DESCRIPTION + f"\n\nBackend: the SPARQL store at {spec.query_url}.",
     )
-    install_problem_handler(app)
-    app.add_middleware(GZipMiddleware, minimum_size=500)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_credentials=False,
-        allow_methods=sorted(ALLOWED_METHODS),
-        allow_headers=["*"],
-        expose_headers=[TRUNCATED_HEADER, LIMIT_HEADER],
-        max_age=3600,
-    )
-    app.add_middleware(AccessLog)
+    install_middleware(app, settings)
     app.include_router(_routes(settings, spec, store))
     app.include_router(export_router(lambda: RemoteSource(store)))
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
