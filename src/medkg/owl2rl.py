@@ -57,8 +57,8 @@ owlrl's behaviour is kept where it differs from the specification: prp-key compa
 the first n-1 key properties (so a one-property key makes every two keyed instances the
 same), prp-adp and eq-diff2/3 skip the last list member in the second position, cls-avf
 types literals, cls-maxc2/cls-maxqc3 equate distinct literals, and cls-com's message names
-the second class twice. As owlrl does, nothing is derived from a list node that has more
-than one ``rdf:first``/``rdf:rest`` beyond the one chosen (here: the lowest id).
+the second class twice. As rdflib's ``Graph.items`` does for owlrl, a list cell with several ``rdf:first`` or
+``rdf:rest`` values (owl:sameAs on list members) is read through the one added first.
 """
 
 from __future__ import annotations
@@ -224,6 +224,9 @@ class Owl2RlEngine:
         self._processed = 0
         self._pending: list[Triple] = []
         self._list_version = 0
+        # A list cell's first rdf:first / rdf:rest, the one rdflib's Graph.items reads.
+        self._first: dict[int, int] = {}
+        self._rest: dict[int, int] = {}
         self._structures_version = -1
         self._intersections: dict[int, list[tuple[int, list[int]]]] = {}
         self._unions: dict[int, list[int]] = {}
@@ -318,6 +321,10 @@ class Owl2RlEngine:
             log.append(triple)
             if p in _LIST_PREDICATES:
                 self._list_version += 1
+                if p == FIRST:
+                    self._first.setdefault(s, o)
+                elif p == REST:
+                    self._rest.setdefault(s, o)
         self._pending.clear()
 
     # -- passes ------------------------------------------------------------------------
@@ -411,16 +418,13 @@ class Owl2RlEngine:
         """The members of the rdf:List at ``head`` (rdflib's ``Graph.items``)."""
         members: list[int] = []
         seen: set[int] = set()
-        node = head
-        while node not in seen:
+        node: int | None = head
+        while node is not None and node not in seen:
             seen.add(node)
-            first = self.objects(node, FIRST)
-            if first:
-                members.append(min(first))
-            rest = self.objects(node, REST)
-            if not rest:
-                break
-            node = min(rest)
+            first = self._first.get(node)
+            if first is not None:
+                members.append(first)
+            node = self._rest.get(node)
         return members
 
     def _structures(self) -> None:
