@@ -310,7 +310,9 @@ def axioms(draw: st.DrawFn) -> Graph:
             graph.add((c, OWL.equivalentClass, restriction))
         elif kind in ("intersection", "union"):
             members = draw(st.lists(classes, min_size=1, max_size=3, unique=True))
-            _class_list(graph, "intersectionOf" if kind == "intersection" else "unionOf", c, members)
+            _class_list(
+                graph, "intersectionOf" if kind == "intersection" else "unionOf", c, members
+            )
         else:
             graph.add((c, RDF.type, OWL.Class))
             graph.add((p, RDF.type, OWL.ObjectProperty))

@@ -84,7 +84,7 @@ def is_noise(triple: Triple, individual_bnodes: Set[Node] = frozenset()) -> bool
 
 
 def individual_bnodes(graph: Iterable[Triple]) -> frozenset[Node]:
-    """Blank nodes of ``graph`` (a graph or any triples) that are individuals, i.e. not part of OWL/RDF(S) syntax.
+    """Blank nodes of ``graph`` (any triples) that are individuals, not OWL/RDF(S) syntax.
 
     A blank node is *syntax* when it is typed with a term of the rdf/rdfs/owl/xsd
     vocabularies (other than owl:Thing / owl:NamedIndividual), is a list cell
@@ -160,8 +160,8 @@ def _owlrl_derived(asserted: Set[Triple], rules: Sequence[tuple[Path, Any]]) -> 
             raise InconsistencyError(clashes)
         before = len(closure)
         for _path, query in rules:
-            for triple in closure.query(query):
-                closure.add(triple)  # type: ignore[arg-type]
+            for row in closure.query(query):
+                closure.add(row)  # type: ignore[arg-type]
         if len(closure) == before:
             return [triple for triple in closure if triple not in asserted]
     raise MedkgError(
@@ -194,9 +194,7 @@ def compute_inferred(
     return inferred
 
 
-def infer(
-    dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST
-) -> Graph:
+def infer(dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST) -> Graph:
     """Compute the inferred triples and store them as ``dataset``'s INFERRED_GRAPH."""
     inferred = compute_inferred(dataset, rules, reasoner=reasoner)
     target = dataset.graph(URIRef(INFERRED_GRAPH))

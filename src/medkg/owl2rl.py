@@ -57,8 +57,9 @@ owlrl's behaviour is kept where it differs from the specification: prp-key compa
 the first n-1 key properties (so a one-property key makes every two keyed instances the
 same), prp-adp and eq-diff2/3 skip the last list member in the second position, cls-avf
 types literals, cls-maxc2/cls-maxqc3 equate distinct literals, and cls-com's message names
-the second class twice. As rdflib's ``Graph.items`` does for owlrl, a list cell with several ``rdf:first`` or
-``rdf:rest`` values (owl:sameAs on list members) is read through the one added first.
+the second class twice. As rdflib's ``Graph.items`` does for owlrl, a list cell with
+several ``rdf:first`` or ``rdf:rest`` values (owl:sameAs on list members) is read through
+the one added first.
 """
 
 from __future__ import annotations
@@ -395,9 +396,9 @@ class Owl2RlEngine:
         for found in explicit.values():
             for datatype in found:
                 self._derive(datatype, TYPE, DATATYPE)
-        for node, found in list(explicit.items()):
+        for subject, found in list(explicit.items()):
             for datatype in found:
-                self._datatype_supertypes(node, datatype, subsumptions, used)
+                self._datatype_supertypes(subject, datatype, subsumptions, used)
         for literal, datatype in implicit.items():
             self._datatype_supertypes(literal, datatype, subsumptions, used)
         for left, predicate, right in OWLRL_Datatypes_Disjointness:
@@ -886,16 +887,19 @@ class Owl2RlEngine:
         instances of ``c`` when ``a`` has a value for every key property and shares a value
         with ``b`` for each key property but the last."""
         for key in self._keys_of(c):
-            head, last = key[:-1], key[-1]
+            head = key[:-1]  # owlrl never compares the last key property
             instances = self.subjects(TYPE, c)
             if all(self.objects(x, p) for p in key):
                 for y in instances:
                     if y != x and self._share_values(x, y, head):
                         self._derive(x, SAME, y)
             for a in instances:
-                if a != x and self.objects(a, last) and self._share_values(a, x, head):
-                    if all(self.objects(a, p) for p in head):
-                        self._derive(a, SAME, x)
+                if (
+                    a != x
+                    and all(self.objects(a, p) for p in key)
+                    and self._share_values(a, x, head)
+                ):
+                    self._derive(a, SAME, x)
 
     def _keys_of(self, c: int) -> list[list[int]]:
         self._structures()

@@ -75,7 +75,9 @@ class _Mirror:
         self.sync()
         result = self.store.query(rule.sparql, prefixes=PREFIXES)
         assert isinstance(result, ox.QueryTriples)
-        return [(self.id_of(t.subject), self.id_of(t.predicate), self.id_of(t.object)) for t in result]
+        return [
+            (self.id_of(t.subject), self.id_of(t.predicate), self.id_of(t.object)) for t in result
+        ]
 
 
 def derive(asserted: Iterable[Triple], rules: Sequence[Rule] = ()) -> list[Triple]:

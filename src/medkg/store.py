@@ -275,14 +275,14 @@ class KnowledgeGraph:
         resources = resources if resources is not None else resolve_resources(settings)
         sources = discover(resources, settings.extra_data)
         rules = discover_rules(resources)
-        key = cache_key(sources, rules)
+        key = cache_key(sources, rules, reasoner=settings.reasoner)
         cache = ClosureCache(settings.cache_dir)
         store = ox.Store()
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
         dataset = load_dataset(sources)
-        infer(dataset, rules)
+        infer(dataset, rules, reasoner=settings.reasoner)
         _mirror(dataset, store, sources)
         if settings.use_cache:
             cache.save(key, store)
