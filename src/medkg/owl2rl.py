@@ -332,7 +332,11 @@ class Owl2RlEngine:
 
     def run_pass(self) -> None:
         """One owlrl ``expand``: the one-time rules, then the rules to a fixpoint."""
-        self._one_time_rules()
+        self.add(self.one_time_triples())
+        self.saturate()
+
+    def saturate(self) -> None:
+        """Process every queued triple: the rules to a fixpoint."""
         log, process = self.log, self._process
         while self._processed < len(log):
             s, p, o = log[self._processed]
@@ -341,11 +345,15 @@ class Owl2RlEngine:
             if self._pending:
                 self._flush()
 
-    def _one_time_rules(self) -> None:
+    def one_time_triples(self) -> list[Triple]:
+        """What owlrl's ``one_time_rules`` conclude from the current store (not added):
+        cls-thing, cls-nothing1 and the dt-* rules; lexical clashes are recorded."""
+        self._flush()
         self._derive(THING, TYPE, CLASS)  # cls-thing
         self._derive(NOTHING, TYPE, CLASS)  # cls-nothing1
         self._datatype_rules()
-        self._flush()
+        found, self._pending = self._pending, []
+        return found
 
     def _datatype_rules(self) -> None:
         """owlrl's ``_one_time_rules_datatypes``: literal typing, lexical checks (dt-not-type),
