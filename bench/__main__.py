@@ -1,8 +1,10 @@
-"""``python -m bench engines [--quick|--smoke] [--repeat N] [--out DIR] ...`` and
+"""``python -m bench engines|reasoner [--quick|--smoke] [--out DIR] ...`` and
 ``python -m bench pages [--repeat N] [--out DIR] [--no-docs]``
 
-Exit status: 0 when medkg's query path gives every reference count, 1 when it does not
-(or a query fails on it), 2 when the benchmark cannot run (missing data, bad options).
+Exit status of ``engines``: 0 when medkg's query path gives every reference count, 1 when
+it does not (or a query fails on it). Of ``reasoner``: 0 when the fast reasoner infers
+exactly what owlrl infers on every compared workload, 1 when not. Both: 2 when the
+benchmark cannot run (missing data, bad options).
 """
 
 from __future__ import annotations
@@ -13,12 +15,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import lubm, machine, report
+from bench import reasoner as reasoners
 from bench.engines import MEDKG, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB, Status, run_engines
+from medkg.config import Reasoner
 
 DEFAULT_REPEAT = 5
 DEFAULT_RDFLIB_TIMEOUT = 30.0
 QUICK_REPEAT = 3
 QUICK_RDFLIB_TIMEOUT = 10.0
+
+#: Runs per reasoner and workload: (fast, owlrl) in each mode; owlrl on LUBM(1) takes
+#: minutes, so it runs once.
+REASONER_REPEATS = {
+    "full": {reasoners.SEED: (5, 3), reasoners.LUBM1: (3, 1), reasoners.LUBM5: (1, 0)},
+    "quick": {reasoners.SEED: (3, 1), reasoners.LUBM1: (1, 1)},
+    "smoke": {reasoners.LUBM1: (1, 1)},
+}
 
 
 def _log(message: str) -> None:
@@ -96,6 +108,35 @@ def _parser() -> argparse.ArgumentParser:
     pages.add_argument("--repeat", type=_positive_int, default=50, help="requests per page (50)")
     pages.add_argument("--out", type=Path, metavar="DIR", help="where pages.json goes")
     pages.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+
+    reasoner = commands.add_parser(
+        "reasoner",
+        help="compare the fast OWL 2 RL reasoner with owlrl (time, memory, same triples)",
+        description="The inferred triples of the bundled graph, LUBM(1) and (full mode) "
+        "LUBM(5), computed by the fast reasoner and by owlrl side by side; fails when the "
+        "two differ. Writes bench/results/reasoner.json and the reasoner section of "
+        "docs/benchmarks.md.",
+    )
+    size = reasoner.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="fewer repeats, no LUBM(5) (about 5 minutes)"
+    )
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the LUBM(1) differential check only, once per reasoner; writes results only "
+        "with --out",
+    )
+    reasoner.add_argument(
+        "--out", type=Path, metavar="DIR", help="where reasoner.json goes (default bench/results)"
+    )
+    reasoner.add_argument(
+        "--lubm-dir",
+        type=Path,
+        metavar="DIR",
+        help=f"the LUBM data (default ${lubm.LUBM_DIR_ENV}, else ../shared/lubm)",
+    )
+    reasoner.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     return parser
 
 
@@ -174,6 +215,80 @@ def engines_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reasoner_plan(
+    mode: str, files: lubm.LubmFiles
+) -> list[tuple[reasoners.Workload, dict[Reasoner, int]]]:
+    plan: list[tuple[reasoners.Workload, dict[Reasoner, int]]] = []
+    for key, (fast_runs, owlrl_runs) in REASONER_REPEATS[mode].items():
+        if key == reasoners.SEED:
+            workload = reasoners.seed_workload()
+        else:
+            workload = reasoners.lubm_workload(files, key)
+        repeats = {Reasoner.FAST: fast_runs}
+        if owlrl_runs:
+            repeats[Reasoner.OWLRL] = owlrl_runs
+        plan.append((workload, repeats))
+    return plan
+
+
+def reasoner_command(args: argparse.Namespace) -> int:
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    host = machine.describe()
+    files = lubm.LubmFiles.locate(args.lubm_dir)
+    plan = _reasoner_plan(mode, files)
+    results = reasoners.run_all(plan, _log)
+    settings = {
+        "repeats": {
+            workload.key: {r.value: n for r, n in repeats.items()} for workload, repeats in plan
+        },
+        "lubm_dir": lubm.describe_dir(files.directory),
+    }
+    result = report.build_reasoner(mode=mode, settings=settings, machine=host, results=results)
+    if not args.smoke or args.out is not None:
+        path = report.write_json(result, args.out or report.RESULTS_DIR, report.REASONER_JSON_NAME)
+        _log(f"wrote {lubm.describe_dir(path)}")
+    section = report.render_reasoner_markdown(result)
+    if not args.smoke and not args.no_docs:
+        markers = (report.REASONER_SECTION_START, report.REASONER_SECTION_END)
+        path = report.update_docs(section, markers=markers)
+        _log(f"updated {lubm.describe_dir(path)}")
+    print(section)
+
+    status = 0
+    for outcome in results:
+        if outcome.identical is False:
+            only_fast, only_owlrl = outcome.differences()
+            _log(
+                f"FAIL: on {outcome.workload.label} the fast reasoner and owlrl differ: "
+                f"{len(only_fast)} triple(s) only fast infers, {len(only_owlrl)} only owlrl"
+            )
+            for run in outcome.runs:
+                if run.error:
+                    _log(f"  {run.reasoner.value} failed: {run.error}")
+                if run.clashes:
+                    _log(f"  {run.reasoner.value} clashes: {run.clashes[:3]}")
+            for line in only_fast[: reasoners.SHOWN_DIFFERENCES]:
+                _log(f"  only fast:  {line}")
+            for line in only_owlrl[: reasoners.SHOWN_DIFFERENCES]:
+                _log(f"  only owlrl: {line}")
+            status = 1
+        elif outcome.identical:
+            ratio = outcome.ratio
+            figure = f", {ratio:.1f}x faster" if ratio else ""
+            _log(f"OK: {outcome.workload.label}: fast == owlrl{figure}")
+        else:
+            fast = outcome.by_reasoner(Reasoner.FAST)
+            if fast is not None and (fast.error or fast.clashes):
+                _log(
+                    f"FAIL: fast reasoner on {outcome.workload.label}: {fast.error or fast.clashes}"
+                )
+                status = 1
+    target = result["target"]
+    if not target["met"] and status == 0:
+        _log(f"note: target not met: {target['description']}")
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -183,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bench.pages import pages_command
 
             return pages_command(args.repeat, args.out, not args.no_docs, _log)
+        if args.command == "reasoner":
+            return reasoner_command(args)
     except lubm.BenchError as exc:
         _log(f"bench: error: {exc}")
         return 2

@@ -1,4 +1,4 @@
-"""The engines benchmark's results: a JSON document, and a Markdown section rendered from it.
+"""Benchmark results: a JSON document per benchmark, and a Markdown section rendered from it.
 
 The Markdown section goes into ``docs/benchmarks.md`` between two marker comments, so the
 file can hold other benchmarks' sections too; everything outside the markers is kept.
@@ -22,12 +22,19 @@ from bench.engines import (
     EngineResult,
 )
 from bench.lubm import REPO_ROOT, ClosureInfo
+from bench.reasoner import LUBM1, WorkloadResult
 
 DOCS_FILE = REPO_ROOT / "docs" / "benchmarks.md"
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 JSON_NAME = "engines.json"
 SECTION_START = "<!-- bench:engines:start -->"
 SECTION_END = "<!-- bench:engines:end -->"
+REASONER_JSON_NAME = "reasoner.json"
+REASONER_SECTION_START = "<!-- bench:reasoner:start -->"
+REASONER_SECTION_END = "<!-- bench:reasoner:end -->"
+
+#: The fast reasoner must be at least this many times faster than owlrl on LUBM(1).
+REASONER_TARGET_RATIO = 10.0
 
 #: (key, description, limit in seconds) for the sum of medkg's medians over the 14 queries.
 TARGETS: tuple[tuple[str, str, float], ...] = (
@@ -121,9 +128,9 @@ def build(
     }
 
 
-def write_json(report: Mapping[str, Any], out_dir: Path) -> Path:
+def write_json(report: Mapping[str, Any], out_dir: Path, name: str = JSON_NAME) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / JSON_NAME
+    path = out_dir / name
     _write_atomically(path, json.dumps(report, indent=2) + "\n")
     return path
 
@@ -305,15 +312,159 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_docs(section: str, path: Path = DOCS_FILE) -> Path:
-    """Put ``section`` into ``path`` in place of the previous one (appended if none)."""
+def update_docs(
+    section: str,
+    path: Path = DOCS_FILE,
+    *,
+    markers: tuple[str, str] = (SECTION_START, SECTION_END),
+) -> Path:
+    """Put ``section`` into ``path`` in place of the previous one between ``markers``
+    (appended if none)."""
     text = path.read_text(encoding="utf-8") if path.is_file() else DOCS_PREAMBLE
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    start, end = text.find(markers[0]), text.find(markers[1])
     if start != -1 and end > start:
-        rest = text[end + len(SECTION_END) :].lstrip("\n")
+        rest = text[end + len(markers[1]) :].lstrip("\n")
         text = text[:start] + section + ("\n" + rest if rest else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.parent.mkdir(parents=True, exist_ok=True)
     _write_atomically(path, text)
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# The reasoner benchmark
+
+
+def build_reasoner(
+    *,
+    mode: str,
+    settings: Mapping[str, object],
+    machine: Mapping[str, object],
+    results: Sequence[WorkloadResult],
+) -> dict[str, Any]:
+    """The reasoner benchmark's result as JSON-ready data."""
+    lubm = next((r for r in results if r.workload.key == LUBM1), None)
+    ratio = lubm.ratio if lubm is not None else None
+    return {
+        "benchmark": "reasoner",
+        "title": "OWL 2 RL closure: medkg's fast reasoner against owlrl",
+        "mode": mode,
+        "settings": dict(settings),
+        "machine": dict(machine),
+        "workloads": {r.workload.key: r.to_json() for r in results},
+        "target": {
+            "description": "fast reasoner at least 10x faster than owlrl on LUBM(1), "
+            "same inferred triples",
+            "min_ratio": REASONER_TARGET_RATIO,
+            "measured_ratio": ratio,
+            "identical": lubm.identical if lubm is not None else None,
+            "met": bool(
+                lubm is not None and lubm.identical and ratio and ratio >= REASONER_TARGET_RATIO
+            ),
+        },
+    }
+
+
+def _reasoner_row(workload: Mapping[str, Any], name: str) -> str:
+    run = workload["reasoners"].get(name)
+    if run is None:
+        return ""
+    if run["error"]:
+        outcome = f"error: {run['error']}"
+    elif run["clashes"]:
+        outcome = f"{len(run['clashes'])} clash(es)"
+    else:
+        outcome = f"{run['inferred_triples']:,}"
+    runs = len(run["runs_s"])
+    return (
+        f"| {workload['label']} | {name} | {_s(run['median_s'], 2)} | {runs} | "
+        f"{_s(run['min_s'], 2)} | {outcome} | {run['peak_rss_mib'] or '-'} | "
+        f"{run['rss_growth_mib'] if run['rss_growth_mib'] is not None else '-'} |"
+    )
+
+
+def _identical_cell(workload: Mapping[str, Any]) -> str:
+    if workload["identical"] is None:
+        return "not compared"
+    if workload["identical"]:
+        return "**identical**"
+    return f"**differ** ({workload['differing_triples']} triples)"
+
+
+def render_reasoner_markdown(report: Mapping[str, Any]) -> str:
+    """The reasoner benchmark's section for docs/benchmarks.md (between its markers)."""
+    machine: Mapping[str, Any] = report["machine"]
+    settings: Mapping[str, Any] = report["settings"]
+    packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items())
+    target = report["target"]
+    lines = [
+        REASONER_SECTION_START,
+        "## OWL 2 RL reasoners: fast against owlrl",
+        "",
+        "The inferred triples of medkg's pipeline (`compute_inferred`: OWL 2 RL closure, "
+        "CONSTRUCT rules, noise filter) computed by the `fast` reasoner (`medkg.reasoner`, "
+        "the default) and by owlrl (`MEDKG_REASONER=owlrl`), on the same parsed input, each "
+        "reasoner in its own forked process. The two results must be the same triple set; "
+        "`python -m bench reasoner` fails when they differ. Regenerate with "
+        "`python -m bench reasoner` (`--quick` for fewer repeats, `--smoke` for the LUBM(1) "
+        "check alone).",
+        "",
+        f"Measured {machine['date'][:10]} in `{report['mode']}` mode "
+        f"(repeats: {settings['repeats']}). Machine: {machine['cpu']}, {machine['cores']} "
+        f"cores, {machine['ram_gib']} GiB RAM, {machine['os']}, {machine['python']}; "
+        f"{packages}; load average at start {machine.get('load_average_at_start')}.",
+        "",
+        "### Target",
+        "",
+        "| target | measured | status |",
+        "|---|---|---|",
+        f"| {target['description']} | "
+        f"{_times({'ratio': target['measured_ratio']})} faster, "
+        f"{'identical' if target['identical'] else 'not identical'} | "
+        f"{'**met**' if target['met'] else '**not met**'} |",
+        "",
+        "### Side by side",
+        "",
+        "| workload | asserted | rules | fast median | owlrl median | owlrl / fast | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    workloads: Mapping[str, Any] = report["workloads"]
+    for workload in workloads.values():
+        fast = workload["reasoners"].get("fast", {})
+        owlrl = workload["reasoners"].get("owlrl", {})
+        lines.append(
+            f"| {workload['label']} | {workload['asserted_triples']:,} | "
+            f"{len(workload['rules'])} | {_s(fast.get('median_s'), 2)} | "
+            f"{_s(owlrl.get('median_s'), 2) if owlrl else 'not run'} | "
+            f"{_times({'ratio': workload['owlrl_over_fast']})} | {_identical_cell(workload)} |"
+        )
+    lines += [
+        "",
+        '"asserted": triples summed over the input graphs. Times are one `compute_inferred` '
+        "call on the parsed input (parsing excluded), median of the runs.",
+        "",
+        "### Runs and memory",
+        "",
+        "| workload | reasoner | median | runs | min | inferred triples | peak RSS MiB | "
+        "RSS growth MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for workload in workloads.values():
+        for name in ("fast", "owlrl"):
+            row = _reasoner_row(workload, name)
+            if row:
+                lines.append(row)
+    lines += [
+        "",
+        "Peak RSS: the child process's resident set high-water mark over all its runs, "
+        "which includes the parsed input it inherits; growth: peak minus the resident set "
+        "when the child started.",
+    ]
+    differing = [w for w in workloads.values() if w["identical"] is False]
+    for workload in differing:
+        lines += ["", f"### Differences on {workload['label']}", ""]
+        lines += [f"- only fast: `{t}`" for t in workload["only_fast"]]
+        lines += [f"- only owlrl: `{t}`" for t in workload["only_owlrl"]]
+    lines.append(REASONER_SECTION_END)
+    return "\n".join(lines) + "\n"

@@ -184,6 +184,14 @@ def _root(
     extra_data: ExtraDataOpt = None,
     cache_dir: CacheDirOpt = None,
     no_cache: NoCacheOpt = False,
+    reasoner: Annotated[
+        str | None,
+        typer.Option(
+            "--reasoner",
+            help="OWL 2 RL reasoner: fast (default) or owlrl (the reference; slow). "
+            "Env MEDKG_REASONER.",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
@@ -191,6 +199,8 @@ def _root(
 ) -> None:
     """Query, validate and summarize the medkg knowledge graph."""
     ctx.obj = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
+    if reasoner is not None:
+        ctx.obj["reasoner"] = reasoner
 
 
 # --------------------------------------------------------------------------------------------

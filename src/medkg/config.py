@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Literal
 
@@ -30,6 +31,13 @@ def default_cache_dir() -> Path:
     return base / "medkg"
 
 
+class Reasoner(Enum):
+    """Which engine computes the OWL 2 RL closure (both give the same inferred triples)."""
+
+    FAST = "fast"  # medkg's own forward chainer (medkg.reasoner)
+    OWLRL = "owlrl"  # the owlrl package, the reference
+
+
 class Settings(BaseSettings):
     """Runtime settings. Environment variables use the ``MEDKG_`` prefix."""
 
@@ -41,6 +49,7 @@ class Settings(BaseSettings):
     extra_data: tuple[Path, ...] = ()
     cache_dir: Path = Field(default_factory=default_cache_dir)
     use_cache: bool = True
+    reasoner: Reasoner = Reasoner.FAST
 
     # -- the SPARQL endpoint (``medkg serve``) ---------------------------------------------
     host: str = "127.0.0.1"  # loopback only unless asked otherwise

@@ -32,7 +32,7 @@ import pyoxigraph as ox
 
 from medkg.cache import ClosureCache
 from medkg.changes import Outcome, apply_change, run_update
-from medkg.config import Settings, resolve_resources
+from medkg.config import Reasoner, Settings, resolve_resources
 from medkg.errors import (
     ConfigError,
     InconsistencyError,
@@ -121,7 +121,9 @@ class Curator:
         *,
         shapes: Path | None,
         cache: ClosureCache | None,
+        reasoner: Reasoner = Reasoner.FAST,
     ) -> None:
+        self.reasoner = reasoner
         self.directory = directory
         self._asserted = asserted
         self._kg = kg
@@ -153,7 +155,7 @@ class Curator:
             curated = None
         try:
             asserted, entries = directory.load()
-            key = closure_key(directory.state_key(), rules)
+            key = closure_key(directory.state_key(), rules, settings.reasoner)
             if curated is not None and not entries:
                 kg = curated  # the same asserted graphs: reuse their closure
                 kg.cache_key = key
@@ -167,6 +169,7 @@ class Curator:
                     rules=rules,
                     key=key,
                     cache=cache,
+                    reasoner=settings.reasoner,
                 )
         except BaseException:
             directory.close()
@@ -177,7 +180,7 @@ class Curator:
             len(entries),
             "from cache" if kg.from_cache else "computed",
         )
-        return cls(directory, asserted, kg, shapes=shapes, cache=cache)
+        return cls(directory, asserted, kg, shapes=shapes, cache=cache, reasoner=settings.reasoner)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -210,7 +213,9 @@ class Curator:
                 candidate = self._close(asserted, current)
                 violations = self._check(candidate)
             self.directory.commit(operation, outcome.change)
-            candidate.cache_key = closure_key(self.directory.state_key(), current.rules)
+            candidate.cache_key = closure_key(
+                self.directory.state_key(), current.rules, self.reasoner
+            )
             self._publish(asserted, candidate, violations)
             log.info("write %d (%s): %s", self.seq, operation, outcome.change.summary())
             return outcome
@@ -223,6 +228,7 @@ class Curator:
                 sources=current.sources,
                 rules=current.rules,
                 key="",  # keyed after the commit
+                reasoner=self.reasoner,
             )
         except InconsistencyError as exc:
             raise WriteRejected(str(exc), exc.clashes) from exc

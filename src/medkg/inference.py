@@ -1,9 +1,13 @@
-"""The OWL 2 RL closure (owlrl) plus the project's SPARQL CONSTRUCT rules, to a fixpoint.
+"""The inferred triples: OWL 2 RL closure plus the project's SPARQL CONSTRUCT rules, to a fixpoint.
 
-One round = ``owlrl`` OWL 2 RL expansion of the union of all asserted graphs, then every
-rule of ``ontology/rules/*.rq`` (sorted by name) evaluated on the result, its triples
-added. Rounds repeat until a round's rules add nothing (the owlrl expansion is itself a
+One round = an OWL 2 RL expansion of the union of all asserted graphs, then every rule of
+``ontology/rules/*.rq`` (sorted by name) evaluated on the result, its triples added.
+Rounds repeat until a round's rules add nothing (the OWL 2 RL expansion is itself a
 fixpoint), at most :data:`MAX_ROUNDS` times. ``owl:imports`` is never interpreted.
+
+Two reasoners compute the OWL 2 RL part (:class:`medkg.config.Reasoner`): ``fast``
+(:mod:`medkg.reasoner`, the default) and ``owlrl`` (the owlrl package, the reference the
+fast one is tested against). Both give the same inferred triples and the same clashes.
 
 What is *inferred* is closure minus asserted, minus :func:`is_noise` triples (the
 reasoner's tautologies and bookkeeping that nobody wants to query).
@@ -24,17 +28,19 @@ from rdflib.namespace import OWL, RDF, RDFS
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
+from medkg import reasoner as fast
+from medkg.config import Reasoner
 from medkg.errors import InconsistencyError, InputError, MedkgError, QuerySyntaxError
 from medkg.loading import SourceFile, read_bytes
 from medkg.namespaces import INFERRED_GRAPH, OWL_NS, PREFIXES, RDF_NS, RDFS_NS, XSD_NS
 
 #: Bump whenever the closure computation or the noise filter changes (invalidates caches).
-INFERENCE_VERSION = "2"  # 2: the store layout cached with the closure changed
+INFERENCE_VERSION = "3"  # 3: the reasoner choice (fast by default) is part of the key
 
 #: owlrl's vocabulary for inconsistency reports.
 ERRNS = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
 
-MAX_ROUNDS = 10
+MAX_ROUNDS = fast.MAX_ROUNDS
 
 Triple = tuple[Node, Node, Node]
 
@@ -77,8 +83,8 @@ def is_noise(triple: Triple, individual_bnodes: Set[Node] = frozenset()) -> bool
     return any(isinstance(n, BNode) and n not in individual_bnodes for n in (s, o))
 
 
-def individual_bnodes(graph: Graph) -> frozenset[Node]:
-    """Blank nodes of ``graph`` that are individuals, i.e. not part of OWL/RDF(S) syntax.
+def individual_bnodes(graph: Iterable[Triple]) -> frozenset[Node]:
+    """Blank nodes of ``graph`` (any triples) that are individuals, not OWL/RDF(S) syntax.
 
     A blank node is *syntax* when it is typed with a term of the rdf/rdfs/owl/xsd
     vocabularies (other than owl:Thing / owl:NamedIndividual), is a list cell
@@ -108,7 +114,9 @@ def _clashes(graph: Graph) -> list[str]:
     return sorted(set(messages))
 
 
-def _prepare_rule(path: Path) -> Any:
+def _prepare_rule(path: Path) -> tuple[str, Any]:
+    """The rule's text and its rdflib form; QuerySyntaxError/InputError when it is no
+    CONSTRUCT query (checked with rdflib whichever reasoner runs it)."""
     text = read_bytes(path).decode("utf-8")
     try:
         query = prepareQuery(text, initNs=PREFIXES)
@@ -124,30 +132,24 @@ def _prepare_rule(path: Path) -> Any:
         ) from exc
     if query.algebra.name != "ConstructQuery":
         raise InputError("inference rule is not a CONSTRUCT query", where=str(path))
-    return query
+    return text, query
 
 
-def _asserted_union(dataset: Dataset) -> Graph:
-    union = Graph()
+def _asserted_triples(dataset: Dataset) -> set[Triple]:
     inferred = URIRef(INFERRED_GRAPH)
-    for context in dataset.graphs():
-        if context.identifier == inferred:
-            continue
-        for triple in context:
-            union.add(triple)
-    return union
+    return {
+        triple
+        for context in dataset.graphs()
+        if context.identifier != inferred
+        for triple in context
+    }
 
 
-def compute_inferred(dataset: Dataset, rules: Sequence[Path]) -> Graph:
-    """The noise-free inferred triples of ``dataset``'s asserted graphs (not stored).
-
-    Raises InconsistencyError when owlrl reports a clash, QuerySyntaxError for a rule that
-    does not parse, MedkgError when no fixpoint is reached within MAX_ROUNDS rounds.
-    """
-    prepared = [(path, _prepare_rule(path)) for path in rules]
-    closure = _asserted_union(dataset)
-    asserted = frozenset(closure)
-    keep = individual_bnodes(closure)
+def _owlrl_derived(asserted: Set[Triple], rules: Sequence[tuple[Path, Any]]) -> list[Triple]:
+    """What owlrl's closure and the rules (evaluated by rdflib) add to ``asserted``."""
+    closure = Graph()
+    for triple in asserted:
+        closure.add(triple)
     reasoner = owlrl.DeductiveClosure(
         owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False
     )
@@ -157,27 +159,44 @@ def compute_inferred(dataset: Dataset, rules: Sequence[Path]) -> Graph:
         if clashes:
             raise InconsistencyError(clashes)
         before = len(closure)
-        for _path, query in prepared:
-            for triple in closure.query(query):
-                closure.add(triple)  # type: ignore[arg-type]
+        for _path, query in rules:
+            for row in closure.query(query):
+                closure.add(row)  # type: ignore[arg-type]
         if len(closure) == before:
-            break
+            return [triple for triple in closure if triple not in asserted]
+    raise MedkgError(
+        f"inference did not reach a fixpoint in {MAX_ROUNDS} rounds "
+        "(does a rule construct fresh blank nodes?)",
+        where=", ".join(p.name for p, _query in rules) or "owlrl",
+    )
+
+
+def compute_inferred(
+    dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST
+) -> Graph:
+    """The noise-free inferred triples of ``dataset``'s asserted graphs (not stored).
+
+    Raises InconsistencyError when the closure has a clash, QuerySyntaxError for a rule
+    that does not parse, MedkgError when no fixpoint is reached within MAX_ROUNDS rounds.
+    """
+    prepared = [(path, _prepare_rule(path)) for path in rules]
+    asserted = _asserted_triples(dataset)
+    if reasoner is Reasoner.OWLRL:
+        derived = _owlrl_derived(asserted, [(path, query) for path, (_t, query) in prepared])
     else:
-        raise MedkgError(
-            f"inference did not reach a fixpoint in {MAX_ROUNDS} rounds "
-            "(does a rule construct fresh blank nodes?)",
-            where=", ".join(p.name for p in rules) or "owlrl",
-        )
+        rule_texts = [fast.Rule(path.name, text) for path, (text, _q) in prepared]
+        derived = fast.derive(asserted, rule_texts)
+    keep = individual_bnodes(asserted)
     inferred = Graph()
-    for triple in closure:
-        if triple not in asserted and not is_noise(triple, keep):
+    for triple in derived:
+        if not is_noise(triple, keep):
             inferred.add(triple)
     return inferred
 
 
-def infer(dataset: Dataset, rules: Sequence[Path]) -> Graph:
+def infer(dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST) -> Graph:
     """Compute the inferred triples and store them as ``dataset``'s INFERRED_GRAPH."""
-    inferred = compute_inferred(dataset, rules)
+    inferred = compute_inferred(dataset, rules, reasoner=reasoner)
     target = dataset.graph(URIRef(INFERRED_GRAPH))
     for triple in inferred:
         target.add(triple)
@@ -191,14 +210,22 @@ def _package_version(name: str, fallback: str = "unknown") -> str:
         return fallback
 
 
-def cache_key(sources: Iterable[SourceFile], rules: Iterable[Path]) -> str:
-    """sha256 over every input's name and bytes, the rules, and the tool versions."""
-    digest = hashlib.sha256()
-    header = (
-        f"medkg-closure\0{INFERENCE_VERSION}\0rdflib={rdflib.__version__}\0"
+def tool_fingerprint(reasoner: Reasoner = Reasoner.FAST) -> str:
+    """What, besides the input, decides a closure: this inference version, the reasoner and
+    the versions of the libraries involved (part of every closure cache key)."""
+    return (
+        f"medkg-closure\0{INFERENCE_VERSION}\0reasoner={reasoner.value}\0"
+        f"rdflib={rdflib.__version__}\0"
         f"owlrl={_package_version('owlrl')}\0pyoxigraph={_package_version('pyoxigraph')}\0"
     )
-    digest.update(header.encode())
+
+
+def cache_key(
+    sources: Iterable[SourceFile], rules: Iterable[Path], *, reasoner: Reasoner = Reasoner.FAST
+) -> str:
+    """sha256 over every input's name and bytes, the rules, the reasoner and tool versions."""
+    digest = hashlib.sha256()
+    digest.update(tool_fingerprint(reasoner).encode())
     for source in sources:
         digest.update(f"{source.name}\0{source.graph}\0".encode())
         digest.update(hashlib.sha256(read_bytes(source.path)).digest())

@@ -31,10 +31,10 @@ import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
 from medkg.cache import ClosureCache
-from medkg.config import Resources, Settings, resolve_resources
+from medkg.config import Reasoner, Resources, Settings, resolve_resources
 from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
-from medkg.inference import INFERENCE_VERSION, cache_key, infer
+from medkg.inference import cache_key, infer, tool_fingerprint
 from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service
 from medkg.loading import SourceFile, discover, discover_rules, load_dataset
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
@@ -258,10 +258,10 @@ def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
     return dataset
 
 
-def closure_key(state: str, rules: Sequence[Path]) -> str:
+def closure_key(state: str, rules: Sequence[Path], reasoner: Reasoner = Reasoner.FAST) -> str:
     """The closure cache key of a store directory's asserted ``state`` (see
-    :meth:`StoreDirectory.state_key`) under ``rules`` and this inference version."""
-    digest = hashlib.sha256(f"medkg-store-closure\0{INFERENCE_VERSION}\0{state}\0".encode())
+    :meth:`StoreDirectory.state_key`) under ``rules``, the reasoner and the tool versions."""
+    digest = hashlib.sha256(f"medkg-store\0{tool_fingerprint(reasoner)}\0{state}\0".encode())
     for rule in rules:
         digest.update(rule.name.encode() + b"\0" + rule.read_bytes())
     return digest.hexdigest()
@@ -306,17 +306,18 @@ class KnowledgeGraph:
                 resources=resources,
                 sources=sources,
                 rules=rules,
-                key=closure_key(state, rules),
+                key=closure_key(state, rules, settings.reasoner),
                 cache=ClosureCache(settings.cache_dir) if settings.use_cache else None,
+                reasoner=settings.reasoner,
             )
-        key = cache_key(sources, rules)
+        key = cache_key(sources, rules, reasoner=settings.reasoner)
         cache = ClosureCache(settings.cache_dir)
         store = ox.Store()
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
         dataset = load_dataset(sources)
-        infer(dataset, rules)
+        infer(dataset, rules, reasoner=settings.reasoner)
         _mirror(dataset, store, sources)
         if settings.use_cache:
             cache.save(key, store)
@@ -332,6 +333,7 @@ class KnowledgeGraph:
         rules: Sequence[Path],
         key: str,
         cache: ClosureCache | None = None,
+        reasoner: Reasoner = Reasoner.FAST,
     ) -> KnowledgeGraph:
         """The closed graph of the asserted named graphs in ``asserted`` (e.g. a store
         directory's state), from ``cache`` under ``key`` or computed (and then cached)."""
@@ -340,7 +342,7 @@ class KnowledgeGraph:
         if cache is not None and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
         dataset = rdflib_dataset(asserted, list(asserted.named_graphs()))
-        infer(dataset, rules)
+        infer(dataset, rules, reasoner=reasoner)
         _mirror(dataset, store, sources)
         if cache is not None:
             cache.save(key, store)
