@@ -362,6 +362,8 @@ async def test_unreachable_backend_is_reported(tmp_path: Path) -> None:
         assert query.status_code == 502
         assert query.headers["content-type"] == "application/problem+json"
         assert "cannot reach" in query.json()["detail"]
+        page = await client.get("/resource/sjtusm.html")
+        assert page.status_code == 502 and "cannot reach" in page.json()["detail"]
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ store's default graph, their union. medkg then serves on top of it:
 The protocol's ``default-graph-uri`` / ``named-graph-uri`` are forwarded; the virtual graph
 ``graph:asserted`` does not exist remotely and is refused (:class:`NotSupportedHere`), and
 ``graph:all`` alone means the store's default graph. ``--asserted-only`` style modes,
-writes, inference and the browser pages are not provided on a remote backend.
+writes and inference are not provided on a remote backend; the browser pages read local
+mirrors of the quads they need (:mod:`medkg.mirror`).
 """
 
 from __future__ import annotations
