@@ -14,7 +14,8 @@ store's default graph, their union. medkg then serves on top of it:
 The protocol's ``default-graph-uri`` / ``named-graph-uri`` are forwarded; the virtual graph
 ``graph:asserted`` does not exist remotely and is refused (:class:`NotSupportedHere`), and
 ``graph:all`` alone means the store's default graph. ``--asserted-only`` style modes,
-writes, inference and the browser pages are not provided on a remote backend.
+writes and inference are not provided on a remote backend; the browser pages read local
+mirrors of the quads they need (:mod:`medkg.mirror`).
 """
 
 from __future__ import annotations
@@ -189,6 +190,20 @@ class RemoteEngine:
 # /export
 
 
+def quads_of(rows: ox.QuerySolutions) -> list[ox.Quad]:
+    """The quads of ``SELECT ?s ?p ?o ?g`` solutions (rows with another shape skipped)."""
+    quads: list[ox.Quad] = []
+    for s, p, o, g in rows:
+        if (
+            isinstance(s, ox.NamedNode | ox.BlankNode)
+            and isinstance(p, ox.NamedNode)
+            and isinstance(o, ox.NamedNode | ox.BlankNode | ox.Literal)
+            and isinstance(g, ox.NamedNode)
+        ):
+            quads.append(ox.Quad(s, p, o, g))
+    return quads
+
+
 class RemoteSource:
     """The remote store's named graphs, as a :class:`~medkg.export.QuadSource`."""
 
@@ -210,18 +225,7 @@ class RemoteSource:
         rows = self.store.select(
             f"SELECT ?s ?p ?o ?g WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }}"
         )
-        quads: list[ox.Quad] = []
-        for s, p, o, g in rows:
-            if (
-                isinstance(s, ox.NamedNode | ox.BlankNode)
-                and isinstance(p, ox.NamedNode)
-                and (
-                    isinstance(o, ox.NamedNode | ox.BlankNode | ox.Literal)
-                    and isinstance(g, ox.NamedNode)
-                )
-            ):
-                quads.append(ox.Quad(s, p, o, g))
-        return quads
+        return quads_of(rows)
 
     def summary(self) -> tuple[int, tuple[tuple[str, int], ...]]:
         """Triples in the default graph, and per named graph (for /health)."""

@@ -17,7 +17,7 @@ per request, so a new graph version is picked up by the next request):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyoxigraph as ox
@@ -43,6 +43,9 @@ from medkg.web.representations import Representation, choose, prefers_html, spli
 
 JSON = "application/json"
 GraphSource = Callable[[], KnowledgeGraph]
+#: The graph a request about some IRIs reads: ``around(iris, depth)`` must hold every quad
+#: within ``depth`` links of them (and names, types, the ontology); locally the whole graph.
+GraphAround = Callable[[Sequence[ox.NamedNode], int], KnowledgeGraph]
 _NAMESPACES = {"resource": RES, "graph": GRAPH_BASE}
 
 
@@ -125,9 +128,13 @@ def search_response(request: Request, kg: KnowledgeGraph, q: str, limit: int) ->
     return render(request, "search.html", {"query": q, "hits": hits})
 
 
-def browser_router(settings: Settings, current_kg: GraphSource) -> APIRouter:
-    """The browser routes; ``current_kg()`` is called once per request."""
+def browser_router(
+    settings: Settings, current_kg: GraphSource, around: GraphAround | None = None
+) -> APIRouter:
+    """The browser routes; ``current_kg()`` (or ``around(...)`` for the routes about given
+    IRIs: entities, explanations, the graph view) is called once per request."""
     router = APIRouter()
+    near: GraphAround = around or (lambda _iris, _depth: current_kg())
 
     @router.get("/", include_in_schema=False)
     def editor(request: Request) -> Response:
@@ -135,11 +142,13 @@ def browser_router(settings: Settings, current_kg: GraphSource) -> APIRouter:
 
     @router.get("/resource/{name}", summary="An entity: 303 to its page or RDF description")
     def resource(request: Request, name: str) -> Response:
-        return entity_document(request, settings, current_kg(), "resource", name)
+        graph = near([_node(RES, "resource", split_name(name)[0])], 1)
+        return entity_document(request, settings, graph, "resource", name)
 
     @router.get("/graph/{name}", summary="A named graph: 303 to its page or RDF description")
     def graph(request: Request, name: str) -> Response:
-        return entity_document(request, settings, current_kg(), "graph", name)
+        found = near([_node(GRAPH_BASE, "graph", split_name(name)[0])], 1)
+        return entity_document(request, settings, found, "graph", name)
 
     @router.get("/ontology", summary="The ontology: HTML page or RDF, negotiated")
     def ontology(request: Request) -> Response:
@@ -159,15 +168,17 @@ def browser_router(settings: Settings, current_kg: GraphSource) -> APIRouter:
     def explanation(request: Request, s: str = "", p: str = "", o: str = "") -> Response:
         if not (s and p and o):
             raise InputError("an explanation needs s, p and o (N-Triples terms)", where="query")
-        kg = current_kg()
+        triple = parse_triple(s, p, o)
+        ends = [t for t in (triple.subject, triple.object) if isinstance(t, ox.NamedNode)]
+        kg = near(ends, 2)
         labeller = Labeller(kg.store)
-        found = explain(kg.store, parse_triple(s, p, o), rules=kg.rules, labeller=labeller)
+        found = explain(kg.store, triple, rules=kg.rules, labeller=labeller)
         return render(request, "explain.html", {"explanation": found})
 
     @router.get("/neighbourhood", summary="The network around an entity (JSON)")
     def network(iri: str, depth: int = Query(default=1, ge=1, le=MAX_DEPTH)) -> dict[str, Any]:
-        kg = current_kg()
         node = _node("", "entity", iri)
+        kg = near([node], depth + 1)
         if not exists(kg.store, node):
             raise ResourceNotFound("entity", iri)
         return neighbourhood(kg.store, node, depth).as_json()

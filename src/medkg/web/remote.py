@@ -2,11 +2,11 @@
 
 What works (see :mod:`medkg.backend`): ``/sparql`` queries (forwarded, with medkg's
 protocol, format and limit handling) and the service description, ``/export`` and
-``/context.jsonld``, ``/health``, the query editor ``/`` and its static files. What does not
-is refused with ``501`` naming the feature: SPARQL Update and ``/store`` writes (they need
-medkg's validation and re-inference, which run on the embedded store), and the pages that
-read the embedded store directly (entities, graphs, ontology, search, explanations,
-neighbourhood).
+``/context.jsonld``, ``/health``, and the browser: the query editor ``/``, entity and graph
+pages, ``/ontology``, ``/search``, ``/explain`` and ``/neighbourhood``, each reading a
+local mirror of the quads it needs (:mod:`medkg.mirror`). What does not is refused with
+``501`` naming the feature: SPARQL Update and ``/store`` writes (they need medkg's
+validation and re-inference, which run on the embedded store).
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from typing import Any, cast
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from medkg import __version__
 from medkg.backend import BackendSpec, RemoteEngine, RemoteSource, RemoteStore
-from medkg.config import Settings
+from medkg.config import Settings, resolve_resources
 from medkg.errors import MedkgError, NotSupportedHere
 from medkg.execution import choose_format, content_type
 from medkg.formats import RdfSyntax
+from medkg.loading import discover_rules
+from medkg.mirror import RemoteGraphs
 from medkg.protocol import DescriptionRequest, UpdateJob, parse_request
 from medkg.store import QueryKind
 from medkg.web.app import (
@@ -34,23 +36,13 @@ from medkg.web.app import (
     endpoint_url,
     install_middleware,
 )
-from medkg.web.assets import static_file
 from medkg.web.bodies import read_body
 from medkg.web.description import DatasetSummary, describe_service, serialize_description
 from medkg.web.exports import export_router
-from medkg.web.pages import editor_response, wants_editor
+from medkg.web.pages import browser_router, editor_response, wants_editor
 
 #: Paths that need the embedded store, and the feature each one is.
-UNSUPPORTED = {
-    "/store": "the Graph Store Protocol (/store)",
-    "/resource/{name:path}": "the entity pages (/resource)",
-    "/graph/{name:path}": "the graph pages (/graph)",
-    "/ontology": "the ontology page (/ontology)",
-    "/ontology.{extension}": "the ontology page (/ontology)",
-    "/search": "search (/search)",
-    "/explain": "explanations (/explain)",
-    "/neighbourhood": "the graph view (/neighbourhood)",
-}
+UNSUPPORTED = {"/store": "the Graph Store Protocol (/store)"}
 
 
 def _routes(settings: Settings, spec: BackendSpec, store: RemoteStore) -> APIRouter:
@@ -109,14 +101,6 @@ def _routes(settings: Settings, spec: BackendSpec, store: RemoteStore) -> APIRou
             }
         )
 
-    @router.get("/", include_in_schema=False)
-    def editor(request: Request) -> Response:
-        return editor_response(request, settings)
-
-    @router.get("/static/{path:path}", include_in_schema=False)
-    def static(path: str) -> FileResponse:
-        return static_file(path)
-
     for path, feature in UNSUPPORTED.items():
         router.add_api_route(
             path,
@@ -144,6 +128,9 @@ def create_remote_app(settings: Settings, spec: BackendSpec) -> FastAPI:
     )
     install_middleware(app, settings)
     app.include_router(_routes(settings, spec, store))
+    resources = resolve_resources(settings)
+    graphs = RemoteGraphs(store, resources=resources, rules=discover_rules(resources))
+    app.include_router(browser_router(settings, graphs.names, graphs.around))
     app.include_router(export_router(lambda: RemoteSource(store)))
     app.router.add_route("/sparql", cast(Any, RefuseMethod()), include_in_schema=False)
     return app
