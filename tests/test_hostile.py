@@ -89,6 +89,9 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
+WIDE = "SELECT * WHERE { " + " ".join(f"?s <http://e/p{i}> ?o{i} ." for i in range(300)) + " }"
+
+
 LOOPBACK = "http://127.0.0.1:{port}/"  # filled in with the listener's port
 BOMB = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 '
@@ -182,6 +185,15 @@ ATTACKS = [
         {"Content-Type": "application/sparql-query"},
     ),
     Attack(
+        "300 triple patterns",
+        "POST",
+        "/sparql",
+        200,
+        "",
+        WIDE.encode(),
+        {"Content-Type": "application/sparql-query", "Accept": JSON},
+    ),
+    Attack(
         "query body too large",
         "POST",
         "/sparql",
@@ -231,10 +243,7 @@ ATTACKS = [
         "unbounded property path",
         "GET",
         "/sparql?query="
-        + _q(
-            "SELECT (COUNT(*) AS ?n) WHERE { ?s (<http://e/p>|!<http://e/p>)* ?o . "
-            "?x (<http://e/p>|!<http://e/p>)* ?y }"
-        ),
+        + _q("SELECT (COUNT(*) AS ?n) WHERE { ?s (<http://e/p>|!<http://e/p>)* ?o }"),
         200,  # answered within the time limit
         "",
         headers={"Accept": JSON},

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pyoxigraph as ox
 import pytest
 
 from medkg.errors import QuerySyntaxError, QueryTooComplex
@@ -9,6 +10,7 @@ from medkg.lexer import (
     dataset_clause,
     position,
     refuse_service,
+    split_wide_groups,
     tokens,
 )
 from medkg.namespaces import PREFIXES
@@ -150,3 +152,54 @@ def test_service_allow_list(query: str, refused: bool) -> None:
 def test_service_refused_without_allow_list() -> None:
     with pytest.raises(QuerySyntaxError, match="no SERVICE endpoint is allowed"):
         refuse_service(f"SELECT * WHERE {{ SERVICE <{ALLOWED}> {{ ?s ?p ?o }} }}")
+
+
+# --------------------------------------------------------------------------------------------
+# Wide groups
+
+
+def _star(n: int, extra: str = "") -> str:
+    patterns = " ".join(f"?s <http://e/p{i}> ?o{i} ." for i in range(n))
+    return f"SELECT * WHERE {{ {patterns} {extra}}}"
+
+
+def test_wide_groups_are_split_into_subqueries() -> None:
+    rewritten = split_wide_groups(_star(300))
+    assert rewritten.count("{ SELECT * WHERE {") == 15
+    assert split_wide_groups(_star(40)) == _star(40)  # at the limit: untouched
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        _star(60, "FILTER(?o1 > 2) "),  # a keyword in the group
+        _star(60, "_:b <http://e/q> ?s . "),  # a blank node label
+        _star(60, "[] <http://e/q> ?s . "),  # an anonymous blank node
+        _star(60, "{ ?x ?y ?z } "),  # a nested group
+        "CONSTRUCT { " + " ".join(f"?s <http://e/p{i}> ?o{i} ." for i in range(60)) + " } "
+        "WHERE { ?s ?p ?o }",  # a template
+    ],
+)
+def test_groups_with_more_than_triples_are_left_alone(query: str) -> None:
+    assert split_wide_groups(query) == query
+
+
+def test_split_queries_give_the_same_answers() -> None:
+    store = ox.Store()
+    subject = ox.NamedNode("http://e/s")
+    for i in range(300):
+        store.add(ox.Quad(subject, ox.NamedNode(f"http://e/p{i}"), ox.Literal(str(i))))
+    store.add(ox.Quad(subject, ox.NamedNode("http://e/a"), ox.Literal("1.5")))
+    query = (
+        'SELECT * WHERE { ?s <http://e/a> "1.5" ; <http://e/p0> "0" , "0" . '
+        + " ".join(f"?s <http://e/p{i}> ?o{i} ." for i in range(300))
+        + " }"
+    )
+    rows = list(store.query(split_wide_groups(query)))  # type: ignore[arg-type]
+    assert len(rows) == 1
+    assert rows[0]["s"] == subject and rows[0]["o299"] == ox.Literal("299")
+    small = "SELECT * WHERE { " + " ".join(f"?s <http://e/p{i}> ?o{i} ." for i in range(45)) + " }"
+    assert [tuple(r) for r in store.query(split_wide_groups(small))] == [  # type: ignore[union-attr]
+        tuple(r)
+        for r in store.query(small)  # type: ignore[union-attr]
+    ]

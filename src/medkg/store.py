@@ -35,7 +35,7 @@ from medkg.config import Reasoner, Resources, Settings, resolve_resources
 from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
 from medkg.inference import cache_key, infer, tool_fingerprint
-from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service
+from medkg.lexer import SAFE_NESTING, check_nesting, refuse_service, split_wide_groups
 from medkg.loading import SourceFile, discover, discover_rules, load_dataset
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
 from medkg.results import write_boolean, write_solutions
@@ -411,12 +411,13 @@ class KnowledgeGraph:
         service_allow: Collection[str] = (),
     ) -> OxQueryResult:
         """Start a query on ``dataset``; the result is lazy (iterate it inside
-        :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing."""
+        :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing; very wide
+        groups of triple patterns are split for the planner (:func:`split_wide_groups`)."""
         refuse_service(sparql, source, allowed=service_allow)
         check_nesting(sparql, SAFE_NESTING)
         with query_errors(sparql, source):
             return self.store.query(
-                sparql,
+                split_wide_groups(sparql),
                 prefixes=PREFIXES,
                 base_iri=base_iri,
                 default_graph=list(dataset.default),
