@@ -190,3 +190,14 @@ def test_undeclared_prefix_message(kg: KnowledgeGraph) -> None:
         kg.query("SELECT ?x WHERE { ?x nope:thing ?y }")
     assert "undeclared prefix 'nope:'" in str(info.value)
     assert "..=" not in str(info.value)
+
+
+def test_default_graph_queries_run_on_the_closure_store(kg: KnowledgeGraph) -> None:
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    in_full = kg.store.query(count, default_graph=[ox.DefaultGraph()])
+    in_closure = kg.closure_store.query(count)
+    assert list(in_full)[0][0] == list(in_closure)[0][0]  # type: ignore[index]
+    assert list(kg.closure_store.named_graphs()) == []
+    # With GRAPH the named graphs are needed, and found.
+    graphs = kg.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
+    assert len(graphs) >= 3

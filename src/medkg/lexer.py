@@ -95,6 +95,11 @@ def refuse_service(
         raise QuerySyntaxError(f"SERVICE is not supported: {detail}", line, column, source=source)
 
 
+def mentions_graph(sparql: str) -> bool:
+    """Whether ``sparql`` has the ``GRAPH`` keyword (outside strings, IRIs and comments)."""
+    return any(t.kind == "word" and t.text.upper() == "GRAPH" for t in tokens(sparql))
+
+
 def check_nesting(sparql: str, limit: int) -> None:
     """Raise QueryTooComplex if ``{ ( [ <<`` nest more than ``limit`` levels deep."""
     depth = 0

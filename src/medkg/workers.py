@@ -106,6 +106,7 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
         + ([resources.queries_dir] if resources.queries_dir else [])
     )
     kg = open_snapshot(snapshot)
+    kg.closure_store  # noqa: B018  # built before the first query, not during it
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -116,6 +117,7 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
             return
         if isinstance(job, Snapshot):
             kg = open_snapshot(job)
+            kg.closure_store  # noqa: B018
             conn.send(("ready", os.getpid()))
             continue
         try:
