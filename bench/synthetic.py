@@ -117,7 +117,9 @@ def generate(target_triples: int, seed: int = 6) -> str:
                 out.iri(appointment, "inOrganization", rng.choice(units))
                 out.date(appointment, "attestedOn", f"20{rng.randrange(10, 27)}-01-15")
             if rng.random() < 0.4:
-                out.iri(person, "alumnusOf", rng.choice(organisations[: max(1, len(organisations))]))
+                out.iri(
+                    person, "alumnusOf", rng.choice(organisations[: max(1, len(organisations))])
+                )
         for _ in range(size):  # agreements: preferential attachment on organisations
             agreement = f"agreement{a}"
             a += 1
@@ -184,7 +186,8 @@ def measure_growth(sizes: list[int], log: Callable[[str], None]) -> dict[str, An
             row["us_per_triple"] = row["load_inference_s"] / triples * 1e6
             log(
                 f"growth: {triples:,} triples: load + inference {row['load_inference_s']:.2f} s "
-                f"({row['us_per_triple']:.1f} us/triple), query {row['query_median_s'] * 1000:.1f} ms"
+                f"({row['us_per_triple']:.1f} us/triple), "
+                f"query {row['query_median_s'] * 1000:.1f} ms"
             )
             rows.append(row)
     first, last = rows[0], rows[-1]
