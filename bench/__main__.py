@@ -1,4 +1,5 @@
-"""``python -m bench engines|reasoner [--quick|--smoke] [--out DIR] ...`` and
+"""``python -m bench --quick|--full`` (every part in sequence, the issue-6 targets),
+``python -m bench engines|reasoner [--quick|--smoke] [--out DIR] ...`` and
 ``python -m bench pages [--repeat N] [--out DIR] [--no-docs]``
 
 Exit status of ``engines``: 0 when medkg's query path gives every reference count, 1 when
@@ -290,7 +291,16 @@ def reasoner_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given in (["--quick"], ["--full"]):
+        from bench import suite
+
+        try:
+            return suite.main(given[0][2:])
+        except lubm.BenchError as exc:
+            _log(f"bench: error: {exc}")
+            return 2
+    args = _parser().parse_args(given)
     try:
         if args.command == "engines":
             return engines_command(args)

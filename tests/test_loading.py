@@ -8,7 +8,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from conftest import KG_DATA, KG_ONTOLOGY
-from medkg.config import Resources
+from medkg.config import Resources, Settings, resolve_resources
 from medkg.errors import ConfigError, RdfSyntaxError, SourceNotFoundError, UnknownFormatError
 from medkg.loading import discover, discover_rules, load_dataset, shapes_file
 from medkg.namespaces import ALIGNMENTS_GRAPH, GRAPH_BASE, ONTOLOGY_GRAPH
@@ -207,3 +207,60 @@ def test_no_quad_file_loads_into_a_reserved_graph(tmp_path: Path, name: str) -> 
     quads.write_text(f"<{GRAPH_BASE}{name}> {{ <{EX}a> <{EX}p> <{EX}b> }}\n")
     with pytest.raises(RdfSyntaxError, match="cannot load into graph"):
         load_dataset(discover(_resources(), [quads]))
+
+
+# --------------------------------------------------------------------------------------------
+# --data replaces the bundled graph
+
+
+def _roots(tmp_path: Path) -> tuple[Path, ...]:
+    """A stand-in for the bundled directories: ``<root>/ontology`` and ``<root>/data``."""
+    root = tmp_path / "bundled"
+    shutil.copytree(KG_ONTOLOGY, root / "ontology")
+    shutil.copytree(KG_DATA, root / "data")
+    return (root,)
+
+
+def test_data_replaces_the_bundled_graph(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.nt"
+    mine.write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n")
+    roots = _roots(tmp_path)
+    bundled = discover(resolve_resources(Settings(), roots=roots))
+    assert {s.role for s in bundled} == {"ontology", "alignments", "data"}
+
+    resources = resolve_resources(Settings(extra_data=(mine,)), roots=roots)
+    assert not resources.load_ontology and not resources.load_data
+    sources = discover(resources, [mine])
+    assert [(s.role, s.path.name) for s in sources] == [("extra", "mine.nt")]
+    # rules and shapes still come from the (bundled) ontology directory
+    assert [p.name for p in discover_rules(resources)] == ["colleagues.rq"]
+    assert shapes_file(resources).is_file()
+
+
+def test_explicit_directories_stay_with_data(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.nt"
+    mine.write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n")
+    roots = _roots(tmp_path)
+    only_ontology = resolve_resources(
+        Settings(ontology_dir=KG_ONTOLOGY, extra_data=(mine,)), roots=roots
+    )
+    roles = [s.role for s in discover(only_ontology, [mine])]
+    assert roles == ["ontology", "alignments", "extra"]
+    both = resolve_resources(
+        Settings(ontology_dir=KG_ONTOLOGY, data_dir=KG_DATA, extra_data=(mine,)), roots=roots
+    )
+    roles = [s.role for s in discover(both, [mine])]
+    assert roles[:2] == ["ontology", "alignments"] and roles[-1] == "extra"
+    assert "data" in roles
+
+
+def test_nothing_to_load(tmp_path: Path) -> None:
+    resources = Resources(
+        ontology_dir=KG_ONTOLOGY,
+        data_dir=KG_DATA,
+        queries_dir=None,
+        load_ontology=False,
+        load_data=False,
+    )
+    with pytest.raises(ConfigError, match="nothing to load"):
+        discover(resources)

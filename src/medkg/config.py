@@ -115,6 +115,12 @@ class Resources:
     ontology_dir: Path
     data_dir: Path
     queries_dir: Path | None  # stored queries are optional: None when there are none
+    #: Whether the ontology directory's graphs (``medkg.ttl``, ``alignments.ttl``) and the
+    #: data directory's files are loaded. ``--data`` turns off whichever of the two was
+    #: not given explicitly: it replaces the bundled graph. Rules and shapes always come
+    #: from ``ontology_dir``.
+    load_ontology: bool = True
+    load_data: bool = True
 
 
 def _bundled_root() -> Path:
@@ -157,11 +163,19 @@ def resolve_resources(
 ) -> Resources:
     """Resolve each directory: explicit setting, else bundled copy, else repo checkout.
 
+    With ``extra_data`` (``--data``), the files given replace the bundled graph: the
+    ontology and data directories' files are loaded only when that directory was set
+    explicitly (flag or environment). The rules and shapes still come from the (explicit or
+    bundled) ontology directory.
+
     ``roots`` replaces the (bundled, checkout) search roots; it exists for tests.
     """
     search = roots if roots is not None else (_bundled_root(), _checkout_root())
+    replacing = bool(settings.extra_data)
     return Resources(
         ontology_dir=_resolve_one("ontology", settings.ontology_dir, search),
         data_dir=_resolve_one("data", settings.data_dir, search),
         queries_dir=_find_dir("queries", settings.queries_dir, search),
+        load_ontology=not replacing or settings.ontology_dir is not None,
+        load_data=not replacing or settings.data_dir is not None,
     )

@@ -87,20 +87,27 @@ def discover(resources: Resources, extra: Sequence[Path] = ()) -> list[SourceFil
 
     ``ontology/medkg.ttl`` -> ONTOLOGY_GRAPH, ``ontology/alignments.ttl`` (optional) ->
     ALIGNMENTS_GRAPH, every ``data/*.ttl`` -> ``graph_iri_for(file)``, then ``extra`` files
-    or directories (any known RDF syntax). Shapes and rules are not data.
+    or directories (any known RDF syntax). Shapes and rules are not data. The ontology
+    and data directories' files are skipped when ``resources`` says so (``--data``
+    replacing the bundled graph, see :func:`medkg.config.resolve_resources`).
     """
-    ontology = resources.ontology_dir / ONTOLOGY_FILE
-    if not ontology.is_file():
-        raise ConfigError("ontology file missing", where=str(ontology))
-    sources = [SourceFile(ontology, ONTOLOGY_GRAPH, "ontology")]
-    alignments = resources.ontology_dir / ALIGNMENTS_FILE
-    if alignments.is_file():
-        sources.append(SourceFile(alignments, ALIGNMENTS_GRAPH, "alignments"))
-    data_files = sorted(p for p in resources.data_dir.glob("*.ttl") if p.is_file())
-    if not data_files:
-        raise ConfigError("no data files (*.ttl) found", where=str(resources.data_dir))
-    sources.extend(SourceFile(p, graph_iri_for(p), "data") for p in data_files)
+    sources: list[SourceFile] = []
+    if resources.load_ontology:
+        ontology = resources.ontology_dir / ONTOLOGY_FILE
+        if not ontology.is_file():
+            raise ConfigError("ontology file missing", where=str(ontology))
+        sources.append(SourceFile(ontology, ONTOLOGY_GRAPH, "ontology"))
+        alignments = resources.ontology_dir / ALIGNMENTS_FILE
+        if alignments.is_file():
+            sources.append(SourceFile(alignments, ALIGNMENTS_GRAPH, "alignments"))
+    if resources.load_data:
+        data_files = sorted(p for p in resources.data_dir.glob("*.ttl") if p.is_file())
+        if not data_files:
+            raise ConfigError("no data files (*.ttl) found", where=str(resources.data_dir))
+        sources.extend(SourceFile(p, graph_iri_for(p), "data") for p in data_files)
     sources.extend(_extra_sources(extra))
+    if not sources:
+        raise ConfigError("nothing to load: no ontology, data or --data files")
 
     seen: dict[str, SourceFile] = {}
     for source in sources:

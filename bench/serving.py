@@ -1,0 +1,388 @@
+"""Serving benchmarks: start-up time and memory of ``medkg serve``, and ``/sparql``
+throughput with concurrent clients against ``oxigraph serve`` and rdflib-endpoint.
+
+Every server runs in its own process on 127.0.0.1 and a free port. Start-up is timed from
+the process start to the first ``/health`` answer saying ready (or, for the seed graph, to
+the first answer of a query); peak memory is the server's resident set high-water mark,
+read with ``resource.getrusage(RUSAGE_CHILDREN)`` in a small wrapper process that starts
+it, so each measurement sees only its own server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import lubm
+
+Log = Callable[[str], None]
+STARTUP_LIMIT_S = 600.0
+
+#: Runs a command, waits for it, prints its peak RSS in KiB (ru_maxrss of the children).
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def medkg_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "medkg", "serve", *args]
+
+
+class Server:
+    """A server started under the RSS wrapper."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        port: int,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.started = time.perf_counter()
+        self._log = log_path.open("wb")
+        self._err = log_path.with_suffix(".rss").open("w+b")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _WRAPPER, *command],
+            stdout=self._log,
+            stderr=self._err,
+            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+        )
+
+    def wait(self, ready: Callable[[httpx.Client], bool]) -> float:
+        """Seconds from the start until ``ready`` is true."""
+        with httpx.Client(timeout=5) as client:
+            while time.perf_counter() - self.started < STARTUP_LIMIT_S:
+                if self.process.poll() is not None:
+                    raise lubm.BenchError(f"server exited ({self.process.returncode})")
+                try:
+                    if ready(client):
+                        return time.perf_counter() - self.started
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.02)
+        raise lubm.BenchError("server did not become ready")
+
+    def stop(self) -> float | None:
+        """Stop the server; its peak RSS in MiB (None if unknown)."""
+        if self.process.poll() is None:
+            # the wrapper's child is the server: terminate it, the wrapper then reports
+            children = _children(self.process.pid)
+            for pid in children:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, 15)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                for pid in children:
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, 9)
+                self.process.wait(30)
+        self._log.close()
+        self._err.seek(0)
+        text = self._err.read().decode(errors="replace").strip().splitlines()
+        self._err.close()
+        try:
+            return round(int(text[-1]) / 1024, 1)
+        except (IndexError, ValueError):
+            return None
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+def health_ready(client: httpx.Client, base: str) -> bool:
+    response = client.get(f"{base}/health")
+    return response.status_code == 200 and bool(response.json().get("ready"))
+
+
+FIRST_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def answered(client: httpx.Client, base: str, path: str = "/sparql") -> bool:
+    response = client.get(
+        f"{base}{path}",
+        params={"query": FIRST_QUERY},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    return response.status_code == 200
+
+
+@contextmanager
+def medkg_server(
+    args: Sequence[str], workdir: Path, ready: str = "health", env: dict[str, str] | None = None
+) -> Iterator[tuple[Server, float]]:
+    port = free_port()
+    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port))
+    server = Server(command, port, workdir / f"medkg-{port}.log", env)
+    try:
+        if ready == "health":
+            seconds = server.wait(lambda c: health_ready(c, server.base))
+        else:
+            seconds = server.wait(lambda c: answered(c, server.base))
+        yield server, seconds
+    finally:
+        server.stop()
+
+
+def lubm_files(files: lubm.LubmFiles, size: int) -> list[Path]:
+    data = files.directory / f"lubm{size}.nt.gz"
+    return [files.ontology, data]
+
+
+def startup(args: Sequence[str], workdir: Path, ready: str = "health") -> dict[str, float | None]:
+    port = free_port()
+    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port))
+    server = Server(command, port, workdir / f"medkg-{port}.log")
+    try:
+        if ready == "health":
+            seconds = server.wait(lambda c: health_ready(c, server.base))
+        else:
+            seconds = server.wait(lambda c: answered(c, server.base))
+    finally:
+        rss = server.stop()
+    return {"ready_s": seconds, "peak_rss_mib": rss}
+
+
+def measure_startups(files: lubm.LubmFiles, sizes: Sequence[int], log: Log) -> dict[str, Any]:
+    """LUBM(n) cold starts (``--data ... --no-cache``), seed graph cold and warm starts."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for size in sizes:
+            data = [x for f in lubm_files(files, size) for x in ("--data", str(f))]
+            log(f"startup: LUBM({size}) cold ...")
+            row = startup([*data, "--no-cache", "--workers", "0"], work)
+            log(f"startup: LUBM({size}) ready in {row['ready_s']:.2f} s, {row['peak_rss_mib']} MiB")
+            out[f"lubm{size}"] = row
+        cache = work / "cache"
+        log("startup: seed graph cold (no cache) ...")
+        cold = startup(["--cache-dir", str(cache), "--no-cache", "--workers", "0"], work, "query")
+        startup(["--cache-dir", str(cache), "--workers", "0"], work, "query")  # fill the cache
+        warm = startup(["--cache-dir", str(cache), "--workers", "0"], work, "query")
+        log(f"startup: seed cold {cold['ready_s']:.2f} s, warm {warm['ready_s']:.2f} s")
+        out["seed_cold"] = cold
+        out["seed_warm"] = warm
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Throughput
+
+
+def _closure_ntriples(files: lubm.LubmFiles, path: Path, log: Log) -> None:
+    """The LUBM(1) closure (asserted + inferred, distinct) as N-Triples for the others."""
+    import pyoxigraph as ox
+
+    kg, _closure = lubm.open_closure(files, rebuild=False, log=log)
+    from bench.engines import flat_store
+
+    flat = flat_store(kg.store)
+    with path.open("wb") as sink:
+        ox.serialize(
+            (q.triple for q in flat.quads_for_pattern(None, None, None, ox.DefaultGraph())),
+            sink,
+            format=ox.RdfFormat.N_TRIPLES,
+        )
+
+
+def _hammer(
+    url: str, queries: Sequence[str], clients: int, seconds: float, accept: str
+) -> dict[str, Any]:
+    """``clients`` threads, each sending the queries round-robin for ``seconds``."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def worker(offset: int) -> None:
+        mine: list[float] = []
+        bad = 0
+        with httpx.Client(timeout=max(10.0, 2 * seconds)) as client:
+            i = offset
+            while time.perf_counter() < stop_at:
+                query = queries[i % len(queries)]
+                i += 1
+                start = time.perf_counter()
+                try:
+                    response = client.post(url, data={"query": query}, headers={"Accept": accept})
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                elapsed = time.perf_counter() - start
+                if ok:
+                    mine.append(elapsed)
+                else:
+                    bad += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "errors": errors[0],
+        "wall_s": wall,
+        "qps": n / wall if wall else 0.0,
+        "p50_s": statistics.median(latencies) if n else None,
+        "p99_s": latencies[min(n - 1, int(0.99 * n))] if n else None,
+    }
+
+
+def _wait_url(process: subprocess.Popen[bytes], url: str, limit: float = 300) -> None:
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        if process.poll() is not None:
+            raise lubm.BenchError(f"server exited ({process.returncode})")
+        try:
+            response = httpx.get(url, params={"query": FIRST_QUERY}, timeout=5)
+            if response.status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise lubm.BenchError("server did not become ready")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+#: The query mix: the LUBM queries with small answers (the selective ones a service
+#: answers most), as a client would send them.
+MIX = ("q01", "q03", "q04", "q05", "q07", "q09", "q10", "q11", "q12", "q13")
+
+
+def measure_throughput(
+    files: lubm.LubmFiles, clients: int, seconds: float, log: Log
+) -> dict[str, Any]:
+    queries_by_name = {q.name: q.text for q in lubm.load_queries(files)}
+    mix = [queries_by_name[name] for name in MIX if name in queries_by_name]
+    accept = "application/sparql-results+json"
+    results: dict[str, Any] = {
+        "clients": clients,
+        "seconds": seconds,
+        "queries": [n for n in MIX if n in queries_by_name],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        data = [x for f in lubm_files(files, 1) for x in ("--data", str(f))]
+        log(f"throughput: medkg serve, {clients} clients, {seconds:g} s ...")
+        with medkg_server(
+            [*data, "--cache-dir", str(work / "cache"), "--log-level", "warning"],
+            work,
+            env={"MEDKG_CLIENT_RATE": "0", "MEDKG_CLIENT_CONCURRENCY": "0"},
+        ) as (server, _ready):
+            results["medkg"] = _hammer(f"{server.base}/sparql", mix, clients, seconds, accept)
+        log(f"throughput: medkg {results['medkg']['qps']:.1f} q/s")
+
+        closure = work / "closure.nt"
+        _closure_ntriples(files, closure, log)
+        binary = Path(sys.executable).parent / "oxigraph"
+        oxigraph = str(binary) if binary.is_file() else shutil.which("oxigraph")
+        if oxigraph is None:
+            results["oxigraph"] = {"error": "the oxigraph server is not installed"}
+        else:
+            # in memory (no --location), the closure uploaded to its default graph
+            port = free_port()
+            process = subprocess.Popen(
+                [oxigraph, "serve", "--bind", f"127.0.0.1:{port}"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                url = f"http://127.0.0.1:{port}/query"
+                _wait_url(process, url)
+                upload = httpx.post(
+                    f"http://127.0.0.1:{port}/store?default",
+                    content=closure.read_bytes(),
+                    headers={"Content-Type": "application/n-triples"},
+                    timeout=300,
+                )
+                upload.raise_for_status()
+                log(f"throughput: oxigraph serve, {clients} clients ...")
+                results["oxigraph"] = _hammer(url, mix, clients, seconds, accept)
+            finally:
+                _stop(process)
+            log(f"throughput: oxigraph {results['oxigraph']['qps']:.1f} q/s")
+
+        results["rdflib_endpoint"] = _rdflib_endpoint(closure, mix, clients, seconds, accept, log)
+    medkg_qps = results["medkg"]["qps"]
+    for key in ("oxigraph", "rdflib_endpoint"):
+        other = results.get(key, {})
+        if other.get("qps"):
+            results[f"medkg_over_{key}"] = medkg_qps / other["qps"]
+    return results
+
+
+def _rdflib_endpoint(
+    closure: Path, mix: Sequence[str], clients: int, seconds: float, accept: str, log: Log
+) -> dict[str, Any]:
+    binary = Path(sys.executable).parent / "rdflib-endpoint"
+    if not binary.is_file():
+        return {"error": "rdflib-endpoint is not installed (pip install '.[bench]')"}
+    port = free_port()
+    process = subprocess.Popen(
+        [str(binary), "serve", str(closure), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait_url(process, url)
+        log(f"throughput: rdflib-endpoint, {clients} clients ...")
+        result = _hammer(url, mix, clients, seconds, accept)
+    except lubm.BenchError as exc:
+        return {"error": str(exc)}
+    finally:
+        _stop(process)
+    log(f"throughput: rdflib-endpoint {result['qps']:.1f} q/s")
+    return result
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2)
