@@ -15,9 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the bench package
 
-from bench.load import LoadSettings, run_load, summary, write_json  # noqa: E402
-from conftest import KG_DATA, KG_ONTOLOGY  # noqa: E402
-from server_process import running_server  # noqa: E402
+from bench.load import LoadSettings, run_load, summary, write_json
+
+from conftest import KG_DATA, KG_ONTOLOGY
+from server_process import running_server
 
 TOKEN = "load-test-token-0123456789"
 #: Read at import: the autouse fixture clears every MEDKG_* variable before each test.
