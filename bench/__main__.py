@@ -1,6 +1,7 @@
 """``python -m bench --quick|--full`` (every part in sequence, the issue-6 targets),
 ``python -m bench engines|reasoner [--quick|--smoke] [--out DIR] ...`` and
 ``python -m bench pages [--repeat N] [--out DIR] [--no-docs]``
+``python -m bench load [--seconds N] [--readers N] [--out DIR]``
 
 Exit status of ``engines``: 0 when medkg's query path gives every reference count, 1 when
 it does not (or a query fails on it). Of ``reasoner``: 0 when the fast reasoner infers
@@ -138,6 +139,23 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the LUBM data (default ${lubm.LUBM_DIR_ENV}, else ../shared/lubm)",
     )
     reasoner.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+
+    load = commands.add_parser(
+        "load",
+        help="load and soak test of a real medkg serve (loopback only)",
+        description="Cheap readers, paced expensive readers (killed at the time limit) and one "
+        "writer against a medkg serve it starts, for a fixed duration. Writes "
+        "bench/results/load.json; exit status 1 when a check fails (a 5xx other than the time "
+        "limit, a lost acknowledged write, cheap p99 over 1 s, memory not back).",
+    )
+    load.add_argument("--seconds", type=_positive_float, default=20.0, help="duration (20)")
+    load.add_argument("--readers", type=_positive_int, default=16, help="cheap readers (16)")
+    load.add_argument("--expensive", type=int, default=1, help="expensive streams (1)")
+    load.add_argument("--timeout", type=_positive_float, default=2.0, help="query limit (2 s)")
+    load.add_argument("--workers", type=_positive_int, default=2, help="query workers (2)")
+    load.add_argument("--ontology-dir", type=Path, help="default: the bundled ontology")
+    load.add_argument("--data-dir", type=Path, help="default: the bundled data")
+    load.add_argument("--out", type=Path, metavar="DIR", help="where load.json goes")
     return parser
 
 
@@ -310,6 +328,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return pages_command(args.repeat, args.out, not args.no_docs, _log)
         if args.command == "reasoner":
             return reasoner_command(args)
+        if args.command == "load":
+            from bench.load import load_command
+
+            extra = []
+            if args.ontology_dir:
+                extra += ["--ontology-dir", str(args.ontology_dir)]
+            if args.data_dir:
+                extra += ["--data-dir", str(args.data_dir)]
+            return load_command(
+                seconds=args.seconds,
+                readers=args.readers,
+                expensive=args.expensive,
+                timeout=args.timeout,
+                workers=args.workers,
+                extra=extra,
+                out=args.out,
+                log=_log,
+            )
     except lubm.BenchError as exc:
         _log(f"bench: error: {exc}")
         return 2

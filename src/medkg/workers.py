@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 #: How long a worker may take to load its snapshot and report ready.
 START_TIMEOUT = 300.0
+#: First and longest pause between attempts to start a replacement worker, seconds.
+REPLACEMENT_RETRY_START = 0.1
+REPLACEMENT_RETRY_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,21 @@ def _portable(exc: MedkgError) -> MedkgError:
     return exc
 
 
+def _load_and_report(
+    conn: Connection, snapshot: Snapshot, current: KnowledgeGraph | None
+) -> KnowledgeGraph | None:
+    """Load ``snapshot`` and report ("ready", pid); if it is gone, report ("stale", pid)
+    and keep ``current``."""
+    try:
+        kg = open_snapshot(snapshot)
+    except ConfigError:
+        conn.send(("stale", os.getpid()))
+        return current
+    kg.closure_store  # noqa: B018  # built before the first query, not during it
+    conn.send(("ready", os.getpid()))
+    return kg
+
+
 def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
     """A worker process: load the snapshot, then answer jobs until told to stop. A
     ``Snapshot`` sent instead of a job replaces the graph (after a write)."""
@@ -105,9 +123,10 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
         [resources.ontology_dir, resources.data_dir, snapshot.cache_dir]
         + ([resources.queries_dir] if resources.queries_dir else [])
     )
-    kg = open_snapshot(snapshot)
-    kg.closure_store  # noqa: B018  # built before the first query, not during it
-    conn.send(("ready", os.getpid()))
+    # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
+    # the pool then sends the current one.
+    kg: KnowledgeGraph | None = None
+    kg = _load_and_report(conn, snapshot, kg)
     while True:
         try:
             job = conn.recv()
@@ -116,9 +135,10 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
         if job is None:
             return
         if isinstance(job, Snapshot):
-            kg = open_snapshot(job)
-            kg.closure_store  # noqa: B018
-            conn.send(("ready", os.getpid()))
+            kg = _load_and_report(conn, job, kg)
+            continue
+        if kg is None:
+            conn.send(("error", ServiceUnavailable("the query worker has no graph loaded")))
             continue
         try:
             # A large stack: pyoxigraph recurses on long chains in the query text.
@@ -251,16 +271,31 @@ class WorkerPool:
         threading.Thread(target=self._start_replacement, daemon=True).start()
 
     def _start_replacement(self) -> None:
-        if self._closed:
-            return
-        worker = self._spawn()
-        ready = worker.wait_ready(START_TIMEOUT)
-        if self._closed:  # the pool shut down while the replacement started
-            self._discard(worker)
-        elif ready:
-            self._idle.put(worker)
-        else:
-            log.error("a replacement query worker failed to start")
+        """Start a worker on the current snapshot, trying again until one is ready: a
+        replacement that starts while writes keep arriving can find its snapshot already
+        deleted (only the last few versions are kept), and giving up would shrink the pool
+        for good, down to no worker at all."""
+        delay = REPLACEMENT_RETRY_START
+        worker: _Worker | None = None
+        while not self._closed:
+            if worker is None or not worker.alive:
+                if worker is not None:
+                    self._discard(worker)
+                worker = self._spawn()
+                ready = worker.wait_ready(START_TIMEOUT)
+            else:  # started, but its snapshot was gone: hand it the current one
+                with self._lock:
+                    snapshot, generation = self.snapshot, self.generation
+                ready = worker.reload(snapshot, generation, START_TIMEOUT)
+            if self._closed:  # the pool shut down while the replacement started
+                break
+            if ready:
+                self._idle.put(worker)
+                return
+            log.warning("a replacement query worker could not load its snapshot; trying again")
+            time.sleep(delay)
+            delay = min(delay * 2, REPLACEMENT_RETRY_MAX)
+        if worker is not None:
             self._discard(worker)
 
     def close(self) -> None:
