@@ -149,6 +149,29 @@ def test_construct_cap_truncates_and_flags(kg: KnowledgeGraph) -> None:
     assert len(capped.body.decode().strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("query", "accept"),
+    [
+        ("SELECT * WHERE { ?s ?p ?o }", "application/sparql-results+json"),
+        ("SELECT * WHERE { ?s ?p ?o }", "text/tab-separated-values"),
+        ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "text/turtle"),
+        ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "application/ld+json"),
+    ],
+)
+def test_byte_cap_drops_rows_until_the_answer_fits(
+    kg: KnowledgeGraph, query: str, accept: str
+) -> None:
+    whole = execute(kg, QueryJob(query, accept=accept))
+    assert whole.count is not None and len(whole.body) > 2_000 and not whole.truncated
+    capped = execute(kg, QueryJob(query, accept=accept, max_bytes=2_000))
+    assert len(capped.body) <= 2_000 and capped.truncated
+    assert capped.count is not None and 0 < capped.count < whole.count
+    if "json" in accept:
+        json.loads(capped.body)  # still a whole document
+    elif accept == "text/turtle":
+        assert len(rdflib.Graph().parse(data=capped.body, format="turtle")) == capped.count
+
+
 def test_ask_is_never_truncated(kg: KnowledgeGraph) -> None:
     answer = execute(kg, QueryJob(ASK, max_rows=1))
     assert (answer.count, answer.truncated) == (None, False)

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     timeout: float = Field(default=30.0, gt=0)  # seconds per query
     workers: int = Field(default=2, ge=0)  # query worker processes; 0 runs queries in-process
     max_rows: int = Field(default=100_000, ge=1)  # SELECT rows / CONSTRUCT triples per answer
+    max_result_bytes: int = Field(default=64_000_000, ge=1_000)  # response body of an answer
     max_query_bytes: int = Field(default=1_000_000, ge=1)  # /sparql request body (query, update)
     max_url_bytes: int = Field(default=16_384, ge=1)  # request query string
     max_nesting: int = Field(default=100, ge=1, le=SAFE_NESTING)  # brackets in a query

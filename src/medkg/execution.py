@@ -26,7 +26,8 @@ negotiated with :func:`medkg.formats.negotiate`. SELECT: SPARQL JSON, XML, CSV, 
 SPARQL JSON, XML; CONSTRUCT/DESCRIBE: Turtle, N-Triples, JSON-LD, RDF/XML, TriG, N-Quads.
 Nothing acceptable raises :class:`~medkg.errors.NotAcceptable`.
 
-**Cap.** At most ``max_rows`` SELECT rows or CONSTRUCT/DESCRIBE triples are written;
+**Cap.** At most ``max_rows`` SELECT rows or CONSTRUCT/DESCRIBE triples are written, and
+no more of them than fit in ``max_bytes`` once serialized;
 ``truncated`` says whether more existed. DESCRIBE returns pyoxigraph's description: the
 concise bounded description (every triple with the resource as subject, and recursively
 those of the blank nodes it reaches).
@@ -34,7 +35,7 @@ those of the blank nodes it reaches).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import TypeVar
@@ -75,6 +76,7 @@ class QueryJob:
     default_graph_uris: tuple[str, ...] = ()  # protocol default-graph-uri (overrides FROM)
     named_graph_uris: tuple[str, ...] = ()  # protocol named-graph-uri (overrides FROM NAMED)
     max_rows: int | None = None  # cap on SELECT rows / CONSTRUCT triples
+    max_bytes: int | None = None  # cap on the serialized answer (rows are dropped to fit)
     base_iri: str | None = None
     service_allow: tuple[str, ...] = ()  # SERVICE endpoints the operator allows
 
@@ -271,18 +273,40 @@ def _capped(items: Iterator[T], limit: int | None) -> tuple[list[T], bool]:
     return taken[:limit], len(taken) > limit
 
 
+def _within_bytes(
+    items: list[T], write: Callable[[list[T]], bytes], limit: int | None
+) -> tuple[bytes, list[T], bool]:
+    """``write(items)``, with items dropped from the end until it fits in ``limit`` bytes
+    (a format's header and footer always fit: the limit is at least 1000 bytes)."""
+    body = write(items)
+    cut = False
+    while limit is not None and len(body) > limit and items:
+        keep = min(len(items) - 1, int(len(items) * limit / len(body) * 0.95))
+        items, cut = items[: max(keep, 0)], True
+        body = write(items)
+    return body, items, cut
+
+
 def _serialize(result: OxQueryResult, fmt: Format, job: QueryJob) -> tuple[bytes, int | None, bool]:
     if isinstance(result, ox.QueryBoolean):
         assert isinstance(fmt, ResultFormat)
         return write_boolean(bool(result), fmt), None, False
     if isinstance(result, ox.QueryTriples):
         assert isinstance(fmt, RdfSyntax)
+        syntax = fmt
         triples, truncated = _capped(iter(result), job.max_rows)
-        return serialize_triples(triples, fmt), len(triples), truncated
+        body, triples, cut = _within_bytes(
+            triples, lambda ts: serialize_triples(ts, syntax), job.max_bytes
+        )
+        return body, len(triples), truncated or cut
     assert isinstance(fmt, ResultFormat)
+    results = fmt
     variables = [v.value for v in result.variables]
     rows, truncated = _capped((tuple(solution) for solution in result), job.max_rows)
-    return write_solutions(variables, rows, fmt), len(rows), truncated
+    body, rows, cut = _within_bytes(
+        rows, lambda rs: write_solutions(variables, rs, results), job.max_bytes
+    )
+    return body, len(rows), truncated or cut
 
 
 def execute(kg: KnowledgeGraph, job: QueryJob) -> QueryAnswer:

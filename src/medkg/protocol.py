@@ -196,6 +196,7 @@ def parse_request(
         default_graph_uris=_graph_iris(params, "default-graph-uri"),
         named_graph_uris=_graph_iris(params, "named-graph-uri"),
         max_rows=settings.max_rows,
+        max_bytes=settings.max_result_bytes,
         base_iri=base_iri,
         service_allow=settings.service_allow,
     )
