@@ -45,6 +45,13 @@ def kg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeGraph]:
     )
 
 
+def fixture_server_args(root: Path, *, store: bool = False, workers: int = 0) -> list[str]:
+    """``medkg serve`` flags for the fixture graph, a private cache under ``root`` (and a
+    store directory there), and ``workers`` query worker processes."""
+    args = [*kg_args(root), "--workers", str(workers)]
+    return [*args, "--store", str(root / "store")] if store else args
+
+
 def kg_args(
     tmp_path: Path, data_dir: Path = KG_DATA, ontology_dir: Path = KG_ONTOLOGY
 ) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import KG_DATA, KG_ONTOLOGY
+from conftest import fixture_server_args
 from server_process import RunningServer, running_server
 
 TOKEN = "crash-test-token-0123456789"
@@ -22,18 +22,7 @@ ACKNOWLEDGED_BEFORE_KILL = 6
 
 
 def _serve(root: Path) -> list[str]:
-    return [
-        "--ontology-dir",
-        str(KG_ONTOLOGY),
-        "--data-dir",
-        str(KG_DATA),
-        "--cache-dir",
-        str(root / "cache"),
-        "--store",
-        str(root / "store"),
-        "--workers",
-        "0",
-    ]
+    return fixture_server_args(root, store=True, workers=0)
 
 
 def _write_stream(server: RunningServer, acknowledged: list[int], stop: threading.Event) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conftest import KG_DATA, KG_ONTOLOGY
+from conftest import fixture_server_args
 from listener import Listener
 from server_process import RunningServer, running_server
 
@@ -54,19 +54,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     }
     with (
         running_server(
-            "--ontology-dir",
-            str(KG_ONTOLOGY),
-            "--data-dir",
-            str(KG_DATA),
-            "--cache-dir",
-            str(root / "cache"),
-            "--store",
-            str(root / "store"),
-            "--timeout",
-            "3",
-            "--workers",
-            "1",
-            env=env,
+            *fixture_server_args(root, store=True, workers=1), "--timeout", "3", env=env
         ) as server,
         httpx.Client(base_url=server.base_url, timeout=60) as http,
     ):

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import KG_DATA, KG_ONTOLOGY
+from conftest import fixture_server_args
 from medkg.errors import TooManyRequests
 from medkg.web.limits import ClientLimits
 from server_process import running_server
@@ -52,14 +52,7 @@ def test_zero_turns_limits_off() -> None:
 def test_the_real_server_answers_429_with_retry_after(tmp_path: Path) -> None:
     with (
         running_server(
-            "--ontology-dir",
-            str(KG_ONTOLOGY),
-            "--data-dir",
-            str(KG_DATA),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--workers",
-            "0",
+            *fixture_server_args(tmp_path, workers=0),
             env={"MEDKG_CLIENT_RATE": "0.2", "MEDKG_CLIENT_BURST": "3"},
         ) as server,
         httpx.Client(base_url=server.base_url) as http,

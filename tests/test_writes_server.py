@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import KG_DATA, KG_ONTOLOGY
+from conftest import fixture_server_args
 from server_process import RunningServer, running_server
 
 TOKEN = "test-token-0123456789abcdef"
@@ -69,16 +69,7 @@ def writable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Writable]:
     root = tmp_path_factory.mktemp("writes")
     with (
         running_server(
-            "--ontology-dir",
-            str(KG_ONTOLOGY),
-            "--data-dir",
-            str(KG_DATA),
-            "--cache-dir",
-            str(root / "cache"),
-            "--store",
-            str(root / "store"),
-            "--workers",
-            "1",
+            *fixture_server_args(root, store=True, workers=1),
             env={"MEDKG_UPDATE_TOKEN": TOKEN, "MEDKG_MAX_UPLOAD_BYTES": "20000"},
         ) as server,
         httpx.Client(base_url=server.base_url, timeout=60) as http,
@@ -594,14 +585,7 @@ def test_refused_writes_change_nothing(
 def test_server_without_a_token_refuses_every_write(tmp_path: Path) -> None:
     with (
         running_server(
-            "--ontology-dir",
-            str(KG_ONTOLOGY),
-            "--data-dir",
-            str(KG_DATA),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-            "--workers",
-            "0",
+            *fixture_server_args(tmp_path, workers=0),
         ) as server,
         httpx.Client(base_url=server.base_url) as http,
     ):

@@ -31,8 +31,9 @@ from medkg.errors import ProtocolError, QuerySyntaxError, QueryTooComplex
 #: about 1000 nested blank-node brackets in a thread; 500 keeps a wide margin.
 SAFE_NESTING = 500
 
-_TOKENS = re.compile(
-    r"""
+#: Tokens every scan needs: what hides keywords and brackets (strings, IRIs, comments),
+#: variables and prefixed names.
+_COMMON = r"""
       (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
         | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
         | '(?:[^'\\\n\r]|\\.)*'
@@ -41,6 +42,11 @@ _TOKENS = re.compile(
     | (?P<comment>\#[^\n\r]*)
     | (?P<var>[?$]\w+)
     | (?P<pname>(?:[^\W\d]\w*(?:[.\-]+\w+)*)?:(?:(?:[\w\-:%]|\\.)+(?:\.+(?:[\w\-:%]|\\.)+)*)?)
+"""
+
+_TOKENS = re.compile(
+    _COMMON
+    + r"""
     | (?P<word>[^\W\d]\w*)
     | (?P<open>[{(\[]|<<)
     | (?P<close>[})\]]|>>)
@@ -246,16 +252,9 @@ WIDE_GROUP = 40
 CHUNK = 20
 
 _BGP_TOKENS = re.compile(
-    r"""
-      (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''
-        | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-        | '(?:[^'\\\n\r]|\\.)*'
-        | "(?:[^"\\\n\r]|\\.)*")
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    | (?P<comment>\#[^\n\r]*)
-    | (?P<var>[?$]\w+)
+    _COMMON
+    + r"""
     | (?P<number>[+-]?(?:\d+\.\d*[eE][+-]?\d+|\.?\d+[eE][+-]?\d+|\d*\.\d+|\d+))
-    | (?P<pname>(?:[^\W\d]\w*(?:[.\-]+\w+)*)?:(?:(?:[\w\-:%]|\\.)+(?:\.+(?:[\w\-:%]|\\.)+)*)?)
     | (?P<word>[^\W\d]\w*)
     | (?P<lbrace>\{)
     | (?P<rbrace>\})
