@@ -27,11 +27,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -43,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.serving import medkg_server
 
 RESULTS_DIR = Path(__file__).parent / "results"
 LOAD_JSON_NAME = "load.json"
@@ -460,52 +458,24 @@ def write_json(result: dict[str, Any], directory: Path) -> Path:
 # -- a server of its own --------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def own_server(
     *, timeout: float, workers: int, extra: list[str], token: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``medkg serve`` on a free loopback port with a temporary store; (base URL, process)."""
+) -> Iterator[tuple[str, int]]:
+    """``medkg serve`` on a free loopback port with a temporary store: (base URL, the pid
+    whose process tree is the server and its workers)."""
     with tempfile.TemporaryDirectory(prefix="medkg-load-") as tmp:
-        port = _free_port()
-        command = [
-            sys.executable, "-m", "medkg", "serve", *extra,
-            "--store", str(Path(tmp) / "store"), "--cache-dir", str(Path(tmp) / "cache"),
-            "--timeout", f"{timeout:g}", "--workers", str(workers),
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        args = [
+            *extra, "--store", str(Path(tmp) / "store"), "--cache-dir", str(Path(tmp) / "cache"),
+            "--timeout", f"{timeout:g}", "--workers", str(workers), "--log-level", "warning",
         ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
-        env.update(MEDKG_UPDATE_TOKEN=token, MEDKG_CLIENT_RATE="0", MEDKG_CLIENT_CONCURRENCY="0")
-        log_path = Path(tmp) / "server.log"
-        with log_path.open("wb") as sink:
-            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "medkg serve did not start:\n" + log_path.read_text(errors="replace")
-                    )
-                try:
-                    if httpx.get(f"{base_url}/health", timeout=2).json().get("ready"):
-                        break
-                except (httpx.HTTPError, ValueError):
-                    pass
-                time.sleep(0.2)
-            yield base_url, process
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        env = {
+            "MEDKG_UPDATE_TOKEN": token,
+            "MEDKG_CLIENT_RATE": "0",
+            "MEDKG_CLIENT_CONCURRENCY": "0",
+        }
+        with medkg_server(args, Path(tmp), env=env) as (server, _seconds):
+            yield server.base, server.process.pid
 
 
 def load_command(
@@ -521,8 +491,8 @@ def load_command(
 ) -> int:
     settings = LoadSettings(seconds=seconds, readers=readers, expensive=expensive)
     token = secrets.token_urlsafe(24)
-    with own_server(timeout=timeout, workers=workers, extra=extra, token=token) as (url, proc):
-        result = run_load(url, token=token, server_pid=proc.pid, settings=settings, log=log)
+    with own_server(timeout=timeout, workers=workers, extra=extra, token=token) as (url, pid):
+        result = run_load(url, token=token, server_pid=pid, settings=settings, log=log)
     result["settings"].update(timeout_s=timeout, workers=workers)
     path = write_json(result, out or RESULTS_DIR)
     log(f"wrote {path.name}")

@@ -48,6 +48,12 @@ def free_port() -> int:
         return port
 
 
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without ``MEDKG_*`` settings: a benchmarked server gets
+    only the settings the benchmark gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
+
+
 def medkg_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "medkg", "serve", *args]
 
@@ -71,7 +77,7 @@ class Server:
             [sys.executable, "-c", _WRAPPER, *command],
             stdout=self._log,
             stderr=self._err,
-            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+            env={**_clean_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
         )
 
     def wait(self, ready: Callable[[httpx.Client], bool]) -> float:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the bench packag
 
 from bench.load import LoadSettings, run_load, summary, write_json
 
-from conftest import KG_DATA, KG_ONTOLOGY
+from conftest import fixture_server_args
 from server_process import running_server
 
 TOKEN = "load-test-token-0123456789"
@@ -41,11 +41,7 @@ def test_load_no_5xx_no_lost_write_bounded_latency_memory_back(
         "MEDKG_CLIENT_CONCURRENCY": "0",
         "MEDKG_LOG_LEVEL": "warning",
     }
-    args = [
-        "--ontology-dir", str(KG_ONTOLOGY), "--data-dir", str(KG_DATA),
-        "--cache-dir", str(tmp_path / "cache"), "--store", str(tmp_path / "store"),
-        "--workers", "2", "--timeout", "2",
-    ]  # fmt: skip
+    args = [*fixture_server_args(tmp_path, store=True, workers=2), "--timeout", "2"]
     settings = LoadSettings(
         seconds=SOAK_SECONDS or CI_SECONDS, readers=16, cheap_p99_bound=CHEAP_P99_BOUND
     )

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -73,7 +73,6 @@ class Outcome:
     change: Change
     created_target: bool = False
     location: str | None = None  # the graph a POST to the graph store created
-    details: dict[str, int] = field(default_factory=dict)
 
 
 def apply_change(store: ox.Store, change: Change) -> None:

@@ -88,7 +88,11 @@ DataDirOpt = Annotated[
 ]
 ExtraDataOpt = Annotated[
     list[Path] | None,
-    typer.Option("--data", help="Extra RDF file or directory to load (repeatable)."),
+    typer.Option(
+        "--data",
+        help="RDF file or directory to serve instead of the bundled graph (repeatable; "
+        "include the ontology).",
+    ),
 ]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Where computed closures are cached.")

@@ -3,6 +3,9 @@
 A request names its target with ``?graph=IRI`` or ``?default`` (the graph ``graph:user``,
 where writes that name no graph go), or neither: the whole dataset.
 
+The dataset is read and written out by :mod:`medkg.export` (the same sorted, prefixed
+TriG / N-Quads as ``/export``).
+
 ====== ============================== ======================================================
 verb   ``?graph=IRI`` / ``?default``  no target (the dataset)
 ====== ============================== ======================================================
@@ -46,7 +49,7 @@ from medkg.errors import (
     UnsupportedMediaType,
 )
 from medkg.formats import RdfSyntax, negotiate
-from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH, GRAPH_BASE, PREFIXES, USER_GRAPH
+from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH, GRAPH_BASE, USER_GRAPH
 from medkg.store import KnowledgeGraph
 
 _DEFAULT = ox.DefaultGraph()
@@ -59,10 +62,6 @@ class Target:
     """What a Graph Store request addresses: one graph (by IRI), or the whole dataset."""
 
     graph: str | None
-
-    @property
-    def dataset(self) -> bool:
-        return self.graph is None
 
     def describe(self) -> str:
         return f"graph <{self.graph}>" if self.graph else "the dataset"
@@ -108,16 +107,6 @@ def graph_triples(kg: KnowledgeGraph, name: str) -> list[ox.Triple] | None:
             return None
     quads = kg.store.quads_for_pattern(None, None, None, source)
     return sorted((ox.Triple(q.subject, q.predicate, q.object) for q in quads), key=str)
-
-
-def dataset_quads_of(kg: KnowledgeGraph) -> list[ox.Quad]:
-    """Every stored named graph's quads (asserted graphs and graph:inferred), sorted."""
-    quads = [q for q in kg.store.quads_for_pattern(None, None, None, None) if _listed(q)]
-    return sorted(quads, key=str)
-
-
-def _listed(quad: ox.Quad) -> bool:
-    return not isinstance(quad.graph_name, ox.DefaultGraph) and quad.graph_name != _HIDDEN
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,12 +206,6 @@ def dataset_syntax(accept: str | None, format_name: str | None) -> RdfSyntax:
     if chosen is None:
         raise NotAcceptable(offered, "the dataset")
     return RdfSyntax.from_media_type(chosen)
-
-
-def serialize_dataset(quads: Sequence[ox.Quad], syntax: RdfSyntax) -> bytes:
-    prefixes = PREFIXES if syntax is RdfSyntax.TRIG else None
-    data = ox.serialize(list(quads), format=syntax.oxigraph_format, prefixes=prefixes)
-    return data or b""
 
 
 def upload_syntax(content_type: str | None) -> RdfSyntax:

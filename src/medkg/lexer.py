@@ -103,6 +103,8 @@ def refuse_service(
 
 def mentions_graph(sparql: str) -> bool:
     """Whether ``sparql`` has the ``GRAPH`` keyword (outside strings, IRIs and comments)."""
+    if "graph" not in sparql.lower():
+        return False  # the common case, without tokenizing
     return any(t.kind == "word" and t.text.upper() == "GRAPH" for t in tokens(sparql))
 
 
@@ -348,6 +350,8 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
     subqueries of 20 take well under a second. Groups with blank nodes, nested groups,
     brackets or keywords are left alone, and so are CONSTRUCT templates.
     """
+    if sparql.count(".") + sparql.count(";") < wide:
+        return sparql  # too few separators for a group of more than ``wide`` patterns
     rewritten = sparql
     for start, end, separators in sorted(_flat_groups(sparql), reverse=True):
         body = sparql[start + 1 : end]

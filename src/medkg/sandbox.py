@@ -31,6 +31,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from medkg.config import Resources
 from medkg.errors import Forbidden
 
 _ACTIVE: ContextVar[bool] = ContextVar("medkg_sandboxed", default=False)
@@ -69,6 +70,12 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         target = os.fsdecode(args[0])
         if not _within(target, _ALLOWED):
             raise Forbidden("file access refused outside medkg's directories", where=target)
+
+
+def resource_dirs(resources: Resources) -> list[Path]:
+    """The project directories a process reads: ontology, data and (if any) queries."""
+    dirs = [resources.ontology_dir, resources.data_dir]
+    return dirs if resources.queries_dir is None else [*dirs, resources.queries_dir]
 
 
 def install(allowed: Iterable[Path | str] = ()) -> None:

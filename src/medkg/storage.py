@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,6 +226,3 @@ class StoreDirectory:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def entries(self) -> Iterator[Entry]:
-        return self.journal.entries()

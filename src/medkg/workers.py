@@ -118,11 +118,7 @@ def _load_and_report(
 def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
     """A worker process: load the snapshot, then answer jobs until told to stop. A
     ``Snapshot`` sent instead of a job replaces the graph (after a write)."""
-    resources = snapshot.resources
-    sandbox.install(
-        [resources.ontology_dir, resources.data_dir, snapshot.cache_dir]
-        + ([resources.queries_dir] if resources.queries_dir else [])
-    )
+    sandbox.install([*sandbox.resource_dirs(snapshot.resources), snapshot.cache_dir])
     # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
     # the pool then sends the current one.
     kg: KnowledgeGraph | None = None

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from medkg import __version__, sandbox
-from medkg.config import Settings, resolve_resources
+from medkg.config import Settings
 from medkg.curation import Curator, sparql_update
 from medkg.errors import ConfigError, MethodNotAllowed
 from medkg.execution import QueryAnswer, choose_format, content_type
@@ -308,12 +308,10 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(AccessLog)
 
 
-def install_sandbox(settings: Settings) -> None:
+def install_sandbox(settings: Settings, kg: KnowledgeGraph) -> None:
     """The process-wide outbound-access guard, allowing medkg's own directories."""
-    resources = resolve_resources(settings)
-    allowed = [resources.ontology_dir, resources.data_dir, settings.cache_dir]
-    allowed += [p for p in (resources.queries_dir, settings.store_dir) if p is not None]
-    sandbox.install([*allowed, *settings.extra_data])
+    allowed = [*sandbox.resource_dirs(kg.resources), settings.cache_dir, *settings.extra_data]
+    sandbox.install(allowed if settings.store_dir is None else [*allowed, settings.store_dir])
 
 
 def create_app(
@@ -326,11 +324,11 @@ def create_app(
     """The endpoint app. With an update token it opens (and locks) the store directory for
     writes unless ``curator`` is given; otherwise it opens the knowledge graph unless ``kg``
     is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given."""
-    install_sandbox(settings)
     curator = curator if curator is not None else open_curator(settings)
     if curator is not None:
         kg = curator.kg
     kg = kg if kg is not None else KnowledgeGraph.open(settings)
+    install_sandbox(settings, kg)
     engine = engine if engine is not None else build_engine(settings, kg)
     endpoint = Endpoint(settings, kg, engine, curator)
     if curator is not None:

@@ -16,6 +16,7 @@ from medkg.changes import Outcome
 from medkg.curation import Compute
 from medkg.errors import GraphNotFound, MethodNotAllowed
 from medkg.execution import choose_format, content_type
+from medkg.export import LocalSource, quad_key, serialize
 from medkg.formats import RdfSyntax
 from medkg.store import QueryKind, serialize_triples
 from medkg.uploads import parse_upload
@@ -40,7 +41,9 @@ def read_response(endpoint: Endpoint, request: Request) -> Response:
     accept = request.headers.get("accept")
     if target.graph is None:
         syntax = graphstore.dataset_syntax(accept, _format_name(request))
-        body = graphstore.serialize_dataset(graphstore.dataset_quads_of(kg), syntax)
+        source = LocalSource(kg)
+        quads = sorted(source.quads(source.graph_names()), key=quad_key)
+        body = serialize(quads, syntax)
     else:
         triples = graphstore.graph_triples(kg, target.graph)
         if triples is None:
