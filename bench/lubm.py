@@ -1,10 +1,10 @@
 """LUBM(1): locating the data, the 14 queries with their reference counts, and the closure.
 
 The closure is computed by medkg's own pipeline, the same steps as
-:meth:`medkg.store.KnowledgeGraph.open`: ``load_dataset`` (each file in its own named graph
-under ``GRAPH_BASE``), ``infer`` (the OWL 2 RL closure by medkg's default ``fast`` reasoner, which
-``python -m bench reasoner`` checks against owlrl; noise removed, stored as the inferred
-graph), the store's mirroring into pyoxigraph, and the closure cache. medkg's
+:meth:`medkg.store.KnowledgeGraph.open`: ``load_quads`` (each file in its own named graph
+under ``GRAPH_BASE``), ``infer_triples`` (the OWL 2 RL closure by medkg's default ``fast``
+reasoner, which ``python -m bench reasoner`` checks against owlrl; noise removed, stored as the
+inferred graph), ``assemble`` (the pyoxigraph store with its unions), and the closure cache. medkg's
 CONSTRUCT rules are not run: they are written for medkg's own vocabulary, which LUBM does
 not use.
 
@@ -29,10 +29,10 @@ import pyoxigraph as ox
 
 from medkg.cache import ClosureCache
 from medkg.config import Resources
-from medkg.inference import INFERENCE_VERSION, cache_key, infer
-from medkg.loading import SourceFile, load_dataset
+from medkg.inference import INFERENCE_VERSION, cache_key, infer_triples
+from medkg.loading import SourceFile, load_quads
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, graph_iri_for
-from medkg.store import KnowledgeGraph, _mirror
+from medkg.store import KnowledgeGraph, assemble
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / "bench" / ".cache"
@@ -144,9 +144,9 @@ def load_queries(files: LubmFiles) -> list[LubmQuery]:
 class ColdClosure:
     """Timings of one cold closure computation (no cache), in seconds."""
 
-    parse_s: float  # load_dataset
-    inference_s: float  # infer: OWL 2 RL closure (fast reasoner) + noise filter
-    mirror_s: float  # copy into pyoxigraph + default-graph union
+    parse_s: float  # load_quads
+    inference_s: float  # infer_triples: OWL 2 RL closure (fast reasoner) + noise filter
+    mirror_s: float  # assemble: the pyoxigraph store, with the unions
     save_s: float  # write the cache entry
     total_s: float
     measured_at: str  # ISO date-time (UTC)
@@ -214,13 +214,15 @@ def open_closure(
         from_cache = True
     else:
         log("computing the closure (fast reasoner) ...")
-        dataset = load_dataset(sources)
+        quads = load_quads(sources)
         parsed = time.perf_counter()
         log(f"  parsed in {parsed - start:.1f} s; running inference ...")
-        infer(dataset, rules)
+        inferred_triples = infer_triples(
+            {ox.Triple(q.subject, q.predicate, q.object) for q in quads}, rules
+        )
         inferred = time.perf_counter()
-        log(f"  inference in {inferred - parsed:.1f} s; mirroring into pyoxigraph ...")
-        _mirror(dataset, store, sources)
+        log(f"  inference in {inferred - parsed:.1f} s; building the store ...")
+        store = assemble(quads, inferred_triples)
         mirrored = time.perf_counter()
         cache.save(key, store)
         saved = time.perf_counter()
@@ -237,7 +239,7 @@ def open_closure(
         with contextlib.suppress(OSError):
             sidecar.write_text(json.dumps(asdict(cold), indent=2) + "\n", encoding="utf-8")
         log(f"closure computed in {open_s:.1f} s")
-        kg = KnowledgeGraph(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+        kg = KnowledgeGraph(store, from_cache=False, **common)  # type: ignore[arg-type]
         from_cache = False
 
     asserted = {source.graph: _count(store, ox.NamedNode(source.graph)) for source in sources}

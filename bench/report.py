@@ -243,7 +243,7 @@ def _closure_paragraph(closure: Mapping[str, Any]) -> str:
         text += (
             f"Computing it cold through medkg's pipeline took **{_s(cold['total_s'], 1)}** "
             f"(parse {_s(cold['parse_s'], 1)}, inference {_s(cold['inference_s'], 1)}, "
-            f"mirror into pyoxigraph {_s(cold['mirror_s'], 1)}, cache write "
+            f"pyoxigraph store {_s(cold['mirror_s'], 1)}, cache write "
             f"{_s(cold['save_s'], 1)}; measured {cold['measured_at'][:10]}). "
         )
     else:

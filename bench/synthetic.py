@@ -9,7 +9,7 @@ parties preferentially among organisations that already have many.
 
 :func:`measure_growth` loads the bundled ontology plus a generated file at each size through
 medkg's own pipeline (:meth:`medkg.store.KnowledgeGraph.open`, no cache: parse, OWL 2 RL
-inference, the CONSTRUCT rules, mirroring into pyoxigraph), times a typical query, and
+inference, the CONSTRUCT rules, the pyoxigraph store), times a typical query, and
 reports time per triple so that growth worse than linear shows up.
 """
 

@@ -16,12 +16,13 @@ reasoner's tautologies and bookkeeping that nobody wants to query).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Collection, Iterable, Sequence, Set
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import owlrl
+import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
@@ -32,7 +33,16 @@ from medkg import reasoner as fast
 from medkg.config import Reasoner
 from medkg.errors import InconsistencyError, InputError, MedkgError, QuerySyntaxError
 from medkg.loading import SourceFile, read_bytes
-from medkg.namespaces import INFERRED_GRAPH, OWL_NS, PREFIXES, RDF_NS, RDFS_NS, XSD_NS
+from medkg.namespaces import (
+    ASSERTED_GRAPH,
+    INFERRED_GRAPH,
+    OWL_NS,
+    PREFIXES,
+    RDF_NS,
+    RDFS_NS,
+    XSD_NS,
+)
+from medkg.terms import TermConverter, triples_to_rdflib
 
 #: Bump whenever the closure computation or the noise filter changes (invalidates caches).
 INFERENCE_VERSION = "3"  # 3: the reasoner choice (fast by default) is part of the key
@@ -135,6 +145,34 @@ def _prepare_rule(path: Path) -> tuple[str, Any]:
     return text, query
 
 
+def _read_predicates(algebra: Any) -> frozenset[str] | None:
+    """The IRIs a query reads in predicate position, or None when a triple pattern has a
+    variable or a property path there (it may then read any triple)."""
+    found: set[str] = set()
+    pending: list[Any] = [algebra]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):  # rdflib's CompValue is an OrderedDict
+            for key, value in node.items():
+                if key == "template":
+                    continue  # what a CONSTRUCT writes, not what it reads
+                if key == "triples":
+                    for triple in value:
+                        if not isinstance(triple[1], URIRef):
+                            return None
+                        found.add(str(triple[1]))
+                else:
+                    pending.append(value)
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    return frozenset(found)
+
+
+def _fast_rule(path: Path) -> fast.Rule:
+    text, query = _prepare_rule(path)
+    return fast.Rule(path.name, text, _read_predicates(query.algebra))
+
+
 def _asserted_triples(dataset: Dataset) -> set[Triple]:
     inferred = URIRef(INFERRED_GRAPH)
     return {
@@ -184,7 +222,10 @@ def compute_inferred(
     if reasoner is Reasoner.OWLRL:
         derived = _owlrl_derived(asserted, [(path, query) for path, (_t, query) in prepared])
     else:
-        rule_texts = [fast.Rule(path.name, text) for path, (text, _q) in prepared]
+        rule_texts = [
+            fast.Rule(path.name, text, _read_predicates(query.algebra))
+            for path, (text, query) in prepared
+        ]
         derived = fast.derive(asserted, rule_texts)
     keep = individual_bnodes(asserted)
     inferred = Graph()
@@ -192,6 +233,69 @@ def compute_inferred(
         if not is_noise(triple, keep):
             inferred.add(triple)
     return inferred
+
+
+def infer_triples(
+    asserted: Collection[ox.Triple], rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST
+) -> list[ox.Triple]:
+    """:func:`compute_inferred` for pyoxigraph triples (the union of the asserted graphs):
+    the same inferred triples, with the fast reasoner and no rdflib graph in between.
+    Every term keeps the exact form it has in ``asserted``."""
+    if reasoner is Reasoner.OWLRL:
+        dataset = Dataset()
+        graph = dataset.graph(URIRef(ASSERTED_GRAPH))
+        for triple in triples_to_rdflib(asserted):
+            graph.add(triple)
+        converter = TermConverter()
+        return [
+            ox.Triple(converter.subject(s), converter.predicate(p), converter.term(o))
+            for s, p, o in compute_inferred(dataset, rules, reasoner=reasoner)
+        ]
+    engine, terms = fast.close(asserted, [_fast_rule(path) for path in rules])
+    nodes = engine.terms.nodes
+    keep = individual_bnodes((nodes[s], nodes[p], nodes[o]) for s, p, o in engine.asserted_ids())
+    noise = _NoiseFilter(nodes, keep)
+    return [terms.triple(*triple) for triple in engine.derived_ids() if not noise(triple)]
+
+
+class _NoiseFilter:
+    """:func:`is_noise` on the engine's integer triples, each term classified once."""
+
+    def __init__(self, nodes: Sequence[Node], keep: Set[Node]) -> None:
+        self.nodes = nodes
+        self.keep = keep
+        self.subjects: dict[int, bool] = {}  # noise whatever the rest of the triple
+        self.objects: dict[int, bool] = {}
+        self.predicates: dict[int, bool] = {}
+
+    def _stray_bnode(self, node: Node) -> bool:
+        return isinstance(node, BNode) and node not in self.keep
+
+    def __call__(self, triple: tuple[int, int, int]) -> bool:
+        s, p, o = triple
+        bad = self.subjects.get(s)
+        if bad is None:
+            node = self.nodes[s]
+            bad = self.subjects[s] = (
+                isinstance(node, Literal) or _in_vocab_namespace(node) or self._stray_bnode(node)
+            )
+        if bad:
+            return True
+        bad = self.objects.get(o)
+        if bad is None:
+            node = self.nodes[o]
+            bad = self.objects[o] = node == ERRNS.ErrorMessage or self._stray_bnode(node)
+        if bad:
+            return True
+        bad = self.predicates.get(p)
+        if bad is None:
+            bad = self.predicates[p] = str(self.nodes[p]).startswith(str(ERRNS))
+        if bad:
+            return True
+        predicate = self.nodes[p]
+        if s == o and predicate in _REFLEXIVE_NOISE:
+            return True
+        return predicate in _TOP_CLASS_PREDICATES and self.nodes[o] in _TOP_CLASSES
 
 
 def infer(dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST) -> Graph:

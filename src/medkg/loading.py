@@ -1,9 +1,11 @@
-"""Finding the source files of the knowledge graph and parsing them into an rdflib Dataset.
+"""Finding the source files of the knowledge graph and parsing them into quads.
 
 Every file goes into its own named graph (see :func:`medkg.namespaces.graph_iri_for`).
 Relative IRIs in a file resolve against that file's graph IRI, so nothing depends on where
-the checkout lives. Turtle, N-Triples and RDF/XML are parsed by rdflib; N-Quads, TriG and
-JSON-LD by pyoxigraph (no remote JSON-LD contexts are ever fetched). ``.gz`` is unpacked.
+the checkout lives. Every syntax is parsed by pyoxigraph (no remote JSON-LD context is ever
+fetched); where pyoxigraph cannot say where an error is, rdflib's parser is asked for the
+line and column. ``.gz`` is unpacked. :func:`load_quads` gives pyoxigraph quads (the
+knowledge graph's path), :func:`load_dataset` the same as an rdflib Dataset.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, URIRef
+from rdflib import Dataset, Graph
 
 from medkg.config import Resources
 from medkg.errors import ConfigError, RdfSyntaxError, SourceNotFoundError, UnknownFormatError
@@ -183,18 +185,34 @@ def _rdflib_error(path: Path, exc: Exception) -> RdfSyntaxError:
     return RdfSyntaxError(path, message, int(match.group(1)) if match else None)
 
 
-def _parse_with_rdflib(dataset: Dataset, source: SourceFile, data: bytes) -> None:
-    graph = dataset.graph(URIRef(source.graph))
+def _rdflib_diagnosis(source: SourceFile, data: bytes) -> RdfSyntaxError | None:
+    """rdflib's error for ``data`` (it locates some errors pyoxigraph does not), if any."""
     try:
-        graph.parse(data=data, format=source.syntax.rdflib_format, publicID=source.graph)
+        Graph().parse(data=data, format=source.syntax.rdflib_format, publicID=source.graph)
     except Exception as exc:  # rdflib raises many unrelated types for bad input
-        raise _rdflib_error(source.path, exc) from exc
+        return _rdflib_error(source.path, exc)
+    return None
 
 
-def _parse_with_oxigraph(dataset: Dataset, source: SourceFile, data: bytes) -> None:
-    home = URIRef(source.graph)
+def _syntax_error(source: SourceFile, data: bytes, exc: SyntaxError) -> RdfSyntaxError:
+    rdflib_reads = not source.syntax.carries_graphs and source.syntax is not RdfSyntax.JSONLD
+    if exc.lineno is None and rdflib_reads:
+        located = _rdflib_diagnosis(source, data)
+        if located is not None:
+            return located
+    message = re.sub(r"^Parser error at [^:]*: ", "", str(exc))
+    message = re.sub(r" \((?:[^()]*, )?line \d+\)$", "", message)
+    return RdfSyntaxError(source.path, message, exc.lineno, exc.offset)
+
+
+def parse_quads(source: SourceFile) -> list[ox.Quad]:
+    """The quads of one file, parsed by pyoxigraph (no remote JSON-LD context is fetched;
+    blank nodes get fresh labels). Triples go into the file's graph, as does the default
+    graph of a quad syntax; its named graphs stay named. Raises RdfSyntaxError."""
+    data = read_bytes(source.path)
+    home = ox.NamedNode(source.graph)
     try:
-        quads = list(
+        parsed = list(
             ox.parse(
                 input=data,
                 format=source.syntax.oxigraph_format,
@@ -203,28 +221,33 @@ def _parse_with_oxigraph(dataset: Dataset, source: SourceFile, data: bytes) -> N
             )
         )
     except SyntaxError as exc:
-        message = re.sub(r"^Parser error at [^:]*: ", "", str(exc))
-        message = re.sub(r" \([^()]*, line \d+\)$", "", message)
-        raise RdfSyntaxError(source.path, message, exc.lineno, exc.offset) from exc
+        raise _syntax_error(source, data, exc) from exc
     except ValueError as exc:
         raise RdfSyntaxError(source.path, str(exc)) from exc
-    for quad in quads:
+    if not source.syntax.carries_graphs:
+        return [ox.Quad(q.subject, q.predicate, q.object, home) for q in parsed]
+    quads: list[ox.Quad] = []
+    for quad in parsed:
         name = quad.graph_name
-        graph = home if isinstance(name, ox.DefaultGraph) else to_rdflib(name)
-        if not isinstance(graph, URIRef | BNode) or str(graph) in RESERVED_GRAPHS:
-            raise RdfSyntaxError(source.path, f"cannot load into graph {graph.n3()}")
-        triple = (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
-        dataset.graph(graph).add(triple)
+        if isinstance(name, ox.DefaultGraph):
+            quad = ox.Quad(quad.subject, quad.predicate, quad.object, home)
+        elif not isinstance(name, ox.NamedNode | ox.BlankNode) or name.value in RESERVED_GRAPHS:
+            raise RdfSyntaxError(source.path, f"cannot load into graph {name}")
+        quads.append(quad)
+    return quads
+
+
+def load_quads(files: Sequence[SourceFile]) -> list[ox.Quad]:
+    """Every file's quads (:func:`parse_quads`), in order."""
+    return [quad for source in files for quad in parse_quads(source)]
 
 
 def parse_source(dataset: Dataset, source: SourceFile) -> None:
     """Parse one file into ``dataset`` (its own named graph). Raises RdfSyntaxError."""
-    data = read_bytes(source.path)
-    syntax = source.syntax
-    if syntax.carries_graphs or syntax is RdfSyntax.JSONLD:
-        _parse_with_oxigraph(dataset, source, data)
-    else:
-        _parse_with_rdflib(dataset, source, data)
+    for quad in parse_quads(source):
+        name = to_rdflib(quad.graph_name)  # type: ignore[arg-type]
+        triple = (to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object))
+        dataset.graph(name).add(triple)  # type: ignore[arg-type]
 
 
 def load_dataset(files: Sequence[SourceFile]) -> Dataset:

@@ -1059,11 +1059,20 @@ class Owl2RlEngine:
 
     # -- results -----------------------------------------------------------------------
 
+    def asserted_ids(self) -> list[Triple]:
+        """The triples added before :meth:`mark_asserted` (the input), as ids."""
+        return self.log[: self._asserted_count]
+
+    def derived_ids(self) -> Iterator[Triple]:
+        """The ids of :meth:`derived`'s triples (those with a blank node predicate left out)."""
+        nodes = self.terms.nodes
+        for triple in self.log[self._asserted_count :]:
+            if not isinstance(nodes[triple[1]], BNode):
+                yield triple
+
     def derived(self) -> Iterator[tuple[Node, Node, Node]]:
         """The triples added after :meth:`mark_asserted`, as rdflib terms; owlrl's
         post-processing drops those with a blank node predicate."""
         nodes = self.terms.nodes
-        for s, p, o in self.log[self._asserted_count :]:
-            predicate = nodes[p]
-            if not isinstance(predicate, BNode):
-                yield nodes[s], predicate, nodes[o]
+        for s, p, o in self.derived_ids():
+            yield nodes[s], nodes[p], nodes[o]

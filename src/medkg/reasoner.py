@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal
+from rdflib import BNode
 from rdflib.term import Node
 
 from medkg.errors import InconsistencyError, MedkgError
@@ -34,50 +34,96 @@ class Rule:
 
     name: str
     sparql: str
+    #: The predicate IRIs the rule reads (None: it may read any triple). Only triples with
+    #: these predicates are copied into the store the rules run on.
+    reads: frozenset[str] | None = None
+
+
+class OxTerms:
+    """pyoxigraph terms <-> the engine's integer ids. A pyoxigraph term is converted to
+    rdflib once, when first interned; an id maps back to the pyoxigraph term it came from
+    (so a literal keeps its exact lexical form), or to a conversion of its rdflib term."""
+
+    def __init__(self, table: TermTable) -> None:
+        self.table = table
+        self.ids: dict[OxTerm, int] = {}
+        self.terms: dict[int, OxTerm] = {}
+        self.converter = TermConverter()
+
+    def intern(self, term: OxTerm) -> int:
+        found = self.ids.get(term)
+        if found is None:
+            found = self.ids[term] = self.table.intern(to_rdflib(term))
+            self.terms.setdefault(found, term)
+        return found
+
+    def term(self, term_id: int) -> OxTerm:
+        found = self.terms.get(term_id)
+        if found is None:
+            found = self.terms[term_id] = self.converter.term(self.table.nodes[term_id])
+            self.ids.setdefault(found, term_id)
+        return found
+
+    def triple(self, s: int, p: int, o: int) -> ox.Triple:
+        subject, predicate = self.term(s), self.term(p)
+        assert isinstance(subject, ox.NamedNode | ox.BlankNode)
+        assert isinstance(predicate, ox.NamedNode)
+        return ox.Triple(subject, predicate, self.term(o))
 
 
 class _Mirror:
     """The engine's closure in a pyoxigraph store, for evaluating the rules."""
 
-    def __init__(self, engine: Owl2RlEngine) -> None:
+    def __init__(self, engine: Owl2RlEngine, terms: OxTerms, rules: Sequence[Rule]) -> None:
         self.engine = engine
         self.store = ox.Store()
-        self.converter = TermConverter()
-        self.terms: dict[int, OxTerm] = {}
-        self.ids: dict[OxTerm, int] = {}
+        self.terms = terms
         self.synced = 0
-
-    def _term(self, term: int) -> OxTerm:
-        found = self.terms.get(term)
-        if found is None:
-            found = self.terms[term] = self.converter.term(self.engine.terms.nodes[term])
-            self.ids[found] = term
-        return found
+        self.reads: set[int] | None = set()
+        for rule in rules:
+            if rule.reads is None:
+                self.reads = None
+                break
+            self.reads.update(terms.intern(ox.NamedNode(iri)) for iri in rule.reads)
 
     def sync(self) -> None:
-        nodes, log = self.engine.terms.nodes, self.engine.log
-        quads = []
-        for s, p, o in log[self.synced :]:
-            if isinstance(nodes[s], Literal) or isinstance(nodes[p], BNode):
-                continue
-            subject, predicate = self._term(s), self._term(p)
-            assert isinstance(subject, ox.NamedNode | ox.BlankNode)
-            assert isinstance(predicate, ox.NamedNode)
-            quads.append(ox.Quad(subject, predicate, self._term(o), ox.DefaultGraph()))
+        table, log, reads = self.engine.terms, self.engine.log, self.reads
+        literals, nodes, triple = table.literals, table.nodes, self.terms.triple
+        quads = [
+            ox.Quad(*triple(s, p, o))
+            for s, p, o in log[self.synced :]
+            if (reads is None or p in reads)
+            and s not in literals
+            and not isinstance(nodes[p], BNode)
+        ]
         self.store.extend(quads)
         self.synced = len(log)
-
-    def id_of(self, term: OxTerm) -> int:
-        found = self.ids.get(term)
-        return found if found is not None else self.engine.terms.intern(to_rdflib(term))
 
     def construct(self, rule: Rule) -> list[tuple[int, int, int]]:
         self.sync()
         result = self.store.query(rule.sparql, prefixes=PREFIXES)
         assert isinstance(result, ox.QueryTriples)
-        return [
-            (self.id_of(t.subject), self.id_of(t.predicate), self.id_of(t.object)) for t in result
-        ]
+        intern = self.terms.intern
+        return [(intern(t.subject), intern(t.predicate), intern(t.object)) for t in result]
+
+
+def _close(engine: Owl2RlEngine, terms: OxTerms, rules: Sequence[Rule]) -> None:
+    """Run OWL 2 RL passes and the rules on ``engine``'s input until nothing changes."""
+    engine.mark_asserted()
+    mirror = _Mirror(engine, terms, rules)
+    for _round in range(MAX_ROUNDS):
+        engine.run_pass()
+        clashes = engine.clashes()
+        if clashes:
+            raise InconsistencyError(clashes)
+        added = sum(engine.add(mirror.construct(rule)) for rule in rules)
+        if not added:
+            return
+    raise MedkgError(
+        f"inference did not reach a fixpoint in {MAX_ROUNDS} rounds "
+        "(does a rule construct fresh blank nodes?)",
+        where=", ".join(rule.name for rule in rules) or "OWL 2 RL",
+    )
 
 
 def derive(asserted: Iterable[Triple], rules: Sequence[Rule] = ()) -> list[Triple]:
@@ -86,22 +132,24 @@ def derive(asserted: Iterable[Triple], rules: Sequence[Rule] = ()) -> list[Tripl
     Raises InconsistencyError with owlrl's clash messages, MedkgError when no fixpoint is
     reached within MAX_ROUNDS rounds.
     """
-    terms = TermTable()
-    engine = Owl2RlEngine(terms)
-    intern = terms.intern
+    table = TermTable()
+    engine = Owl2RlEngine(table)
+    intern = table.intern
     engine.add((intern(s), intern(p), intern(o)) for s, p, o in asserted)
-    engine.mark_asserted()
-    mirror = _Mirror(engine)
-    for _round in range(MAX_ROUNDS):
-        engine.run_pass()
-        clashes = engine.clashes()
-        if clashes:
-            raise InconsistencyError(clashes)
-        added = sum(engine.add(mirror.construct(rule)) for rule in rules)
-        if not added:
-            return list(engine.derived())
-    raise MedkgError(
-        f"inference did not reach a fixpoint in {MAX_ROUNDS} rounds "
-        "(does a rule construct fresh blank nodes?)",
-        where=", ".join(rule.name for rule in rules) or "OWL 2 RL",
-    )
+    _close(engine, OxTerms(table), rules)
+    return list(engine.derived())
+
+
+def close(
+    asserted: Iterable[ox.Triple], rules: Sequence[Rule] = ()
+) -> tuple[Owl2RlEngine, OxTerms]:
+    """The closed engine of pyoxigraph ``asserted`` triples and the ids of their terms:
+    :meth:`Owl2RlEngine.derived_ids` are what :func:`derive` returns, without rdflib in
+    between. Raises as :func:`derive` does."""
+    table = TermTable()
+    engine = Owl2RlEngine(table)
+    terms = OxTerms(table)
+    intern = terms.intern
+    engine.add((intern(t.subject), intern(t.predicate), intern(t.object)) for t in asserted)
+    _close(engine, terms, rules)
+    return engine, terms

@@ -28,13 +28,13 @@ from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Dataset, Graph
 
 from medkg.cache import ClosureCache
 from medkg.config import Reasoner, Resources, Settings, resolve_resources
-from medkg.errors import InputError, QuerySyntaxError, RdfSyntaxError, UnknownFormatError
+from medkg.errors import InputError, QuerySyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
-from medkg.inference import cache_key, infer, tool_fingerprint
+from medkg.inference import cache_key, infer_triples, tool_fingerprint
 from medkg.lexer import (
     SAFE_NESTING,
     check_nesting,
@@ -42,11 +42,11 @@ from medkg.lexer import (
     refuse_service,
     split_wide_groups,
 )
-from medkg.loading import SourceFile, discover, discover_rules, load_dataset
+from medkg.loading import SourceFile, discover, discover_rules, load_quads
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
 from medkg.results import write_boolean, write_solutions
 from medkg.storage import StoreDirectory
-from medkg.terms import OxTerm, TermConverter, to_rdflib, triples_to_rdflib
+from medkg.terms import OxTerm, to_rdflib, triples_to_rdflib
 
 _INFERRED = ox.NamedNode(INFERRED_GRAPH)
 _ASSERTED = ox.NamedNode(ASSERTED_GRAPH)
@@ -223,35 +223,24 @@ class Stats:
 # The knowledge graph
 
 
-def _mirror(dataset: Dataset, store: ox.Store, sources: Sequence[SourceFile]) -> None:
-    """Copy every quad of ``dataset`` into ``store`` and build the default-graph union."""
-    paths = {source.graph: source.path for source in sources}
-    converter = TermConverter()
-    inferred_id = URIRef(INFERRED_GRAPH)
-    inferred: list[ox.Quad] = []
-    for context in dataset.graphs():
-        name = converter.graph_name(context.identifier)
-        quads: list[ox.Quad] = []
-        for s, p, o in context:
-            try:
-                quad = converter.quad(s, p, o, context.identifier)
-            except ValueError as exc:
-                where = paths.get(str(context.identifier), Path(str(context.identifier)))
-                raise RdfSyntaxError(where, str(exc)) from exc
-            quads.append(quad)
-        if context.identifier == inferred_id:
-            inferred = quads
-        elif not isinstance(name, ox.DefaultGraph):
-            store.extend(quads)
-    store.update(_UNION_UPDATE)
-    fresh = [
-        q
-        for q in inferred
-        if next(iter(store.quads_for_pattern(q.subject, q.predicate, q.object, _ASSERTED)), None)
-        is None
-    ]
-    store.extend(fresh)
-    store.extend(ox.Quad(q.subject, q.predicate, q.object, _DEFAULT) for q in fresh)
+def assemble(asserted: Sequence[ox.Quad], inferred: Sequence[ox.Triple]) -> ox.Store:
+    """The store of the module docstring's layout: the ``asserted`` quads in their named
+    graphs, ``inferred`` (disjoint from them) in INFERRED_GRAPH, the asserted union in
+    ASSERTED_GRAPH and the whole closure in the default graph."""
+    store = ox.Store()
+    store.extend(asserted)
+    union = list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in asserted))
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, _ASSERTED) for t in union)
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, _INFERRED) for t in inferred)
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in union)
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in inferred)
+    return store
+
+
+def _close(asserted: Sequence[ox.Quad], rules: Sequence[Path], reasoner: Reasoner) -> ox.Store:
+    """Infer from the ``asserted`` quads and :func:`assemble` the store."""
+    union = {ox.Triple(q.subject, q.predicate, q.object) for q in asserted}
+    return assemble(asserted, infer_triples(union, rules, reasoner=reasoner))
 
 
 def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
@@ -322,12 +311,10 @@ class KnowledgeGraph:
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
-        dataset = load_dataset(sources)
-        infer(dataset, rules, reasoner=settings.reasoner)
-        _mirror(dataset, store, sources)
+        store = _close(load_quads(sources), rules, settings.reasoner)
         if settings.use_cache:
             cache.save(key, store)
-        return cls(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+        return cls(store, from_cache=False, **common)  # type: ignore[arg-type]
 
     @classmethod
     def from_asserted(
@@ -347,12 +334,15 @@ class KnowledgeGraph:
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if cache is not None and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
-        dataset = rdflib_dataset(asserted, list(asserted.named_graphs()))
-        infer(dataset, rules, reasoner=reasoner)
-        _mirror(dataset, store, sources)
+        quads = [
+            q
+            for q in asserted.quads_for_pattern(None, None, None)
+            if not isinstance(q.graph_name, ox.DefaultGraph)
+        ]
+        store = _close(quads, rules, reasoner)
         if cache is not None:
             cache.save(key, store)
-        return cls(store, from_cache=False, dataset=dataset, **common)  # type: ignore[arg-type]
+        return cls(store, from_cache=False, **common)  # type: ignore[arg-type]
 
     def asserted_store(self) -> ox.Store:
         """A new store holding a copy of the asserted named graphs (no inferred, no unions)."""
