@@ -236,11 +236,14 @@ def compute_inferred(
 
 
 def infer_triples(
-    asserted: Collection[ox.Triple], rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST
+    asserted: Collection[ox.Triple | ox.Quad],
+    rules: Sequence[Path],
+    *,
+    reasoner: Reasoner = Reasoner.FAST,
 ) -> list[ox.Triple]:
-    """:func:`compute_inferred` for pyoxigraph triples (the union of the asserted graphs):
-    the same inferred triples, with the fast reasoner and no rdflib graph in between.
-    Every term keeps the exact form it has in ``asserted``."""
+    """:func:`compute_inferred` for pyoxigraph triples or quads (their graphs ignored: the
+    union of the asserted graphs is what is closed): the same inferred triples, with the
+    fast reasoner and no rdflib graph in between. Every term keeps its exact form."""
     if reasoner is Reasoner.OWLRL:
         dataset = Dataset()
         graph = dataset.graph(URIRef(ASSERTED_GRAPH))
@@ -253,7 +256,12 @@ def infer_triples(
         ]
     engine, terms = fast.close(asserted, [_fast_rule(path) for path in rules])
     nodes = engine.terms.nodes
-    keep = individual_bnodes((nodes[s], nodes[p], nodes[o]) for s, p, o in engine.asserted_ids())
+    blank = {i for i, node in enumerate(nodes) if isinstance(node, BNode)}
+    keep = individual_bnodes(
+        (nodes[s], nodes[p], nodes[o])
+        for s, p, o in engine.asserted_ids()
+        if s in blank or o in blank  # no other triple makes or unmakes an individual
+    )
     noise = _NoiseFilter(nodes, keep)
     return [terms.triple(*triple) for triple in engine.derived_ids() if not noise(triple)]
 

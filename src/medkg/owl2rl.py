@@ -66,7 +66,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from owlrl.AxiomaticTriples import OWLRL_Datatypes_Disjointness
 from owlrl.DatatypeHandling import AltXSDToPYTHON
@@ -183,10 +183,44 @@ VOCABULARY: tuple[Node, ...] = (
 
 #: Predicates whose triples make up rdf:Lists and the axioms that read them.
 _LIST_PREDICATES = frozenset({FIRST, REST, CHAIN, INTER, UNION, ONE_OF, HAS_KEY})
+#: The property kinds whose rules :meth:`Owl2RlEngine._property_rules` runs case by case.
+_PROPERTY_KINDS = frozenset({SYMMETRIC, TRANSITIVE, FUNCTIONAL, INVERSE_FUNCTIONAL})
+#: The classes whose instances :meth:`Owl2RlEngine._on_type` handles case by case.
+_SPECIAL_CLASSES = _PROPERTY_KINDS | {CLASS, OBJECT_PROPERTY, DATATYPE_PROPERTY, PROPERTY}
+#: Predicates of the axioms the plans of properties and classes are made of.
+_PLAN_PREDICATES = _LIST_PREDICATES | {
+    DOMAIN,
+    RANGE,
+    SPO,
+    EQP,
+    INV,
+    ON_PROPERTY,
+    SCO,
+    EQC,
+    SVF,
+    ON_CLASS,
+}
 _PROPERTY_TYPES = frozenset({OBJECT_PROPERTY, DATATYPE_PROPERTY, PROPERTY})
 _EMPTY: frozenset[int] = frozenset()
 
 Index = dict[int, dict[int, set[int]]]
+
+
+class ClassPlan(NamedTuple):
+    """What :meth:`Owl2RlEngine._on_type` derives from ``?x rdf:type c`` for one class."""
+
+    types: tuple[int, ...]
+    special: bool  # an intersection, restriction, key or schema class: check case by case
+
+
+class Plan(NamedTuple):
+    """What :meth:`Owl2RlEngine._property_rules` derives from a triple of one property."""
+
+    domains: tuple[int, ...]
+    ranges: tuple[int, ...]
+    supers: tuple[int, ...]  # super-properties and equivalent properties
+    inverses: tuple[int, ...]
+    special: bool  # a property kind, restriction, chain or key applies: check case by case
 
 
 class TermTable:
@@ -236,6 +270,10 @@ class Owl2RlEngine:
         self._keyed_by_property: dict[int, set[int]] = {}
         self._lexical_errors: list[str] = []
         self._asserted_count = 0
+        # Per property: what prp-dom/rng/spo1/eqp/inv derive from its triples, and whether
+        # it needs the case-by-case rules; dropped whenever an axiom they read is added.
+        self._plans: dict[int, Plan] = {}
+        self._class_plans: dict[int, ClassPlan] = {}  # the same for instances of a class
         self._handlers: dict[int, Callable[[int, int], None]] = {
             TYPE: self._on_type,
             SCO: self._on_subclass,
@@ -320,12 +358,17 @@ class Owl2RlEngine:
             else:
                 subjects.add(s)
             log.append(triple)
-            if p in _LIST_PREDICATES:
-                self._list_version += 1
-                if p == FIRST:
-                    self._first.setdefault(s, o)
-                elif p == REST:
-                    self._rest.setdefault(s, o)
+            if p in _PLAN_PREDICATES:
+                if self._plans or self._class_plans:
+                    self._plans, self._class_plans = {}, {}
+                if p in _LIST_PREDICATES:
+                    self._list_version += 1
+                    if p == FIRST:
+                        self._first.setdefault(s, o)
+                    elif p == REST:
+                        self._rest.setdefault(s, o)
+            elif p == TYPE and o in _PROPERTY_KINDS and self._plans:
+                self._plans = {}  # a property's kind is no class axiom
         self._pending.clear()
 
     # -- passes ------------------------------------------------------------------------
@@ -472,35 +515,60 @@ class Owl2RlEngine:
         if handler is not None:
             handler(s, o)
 
+    def _plan(self, p: int) -> Plan:
+        """What the plain rules derive from a triple ``?x p ?y``: the domains, the ranges,
+        the super-properties (prp-spo1), the equivalent properties (prp-eqp1/2) and the
+        inverses (prp-inv1/2) of ``p``; and whether the other rules of
+        :meth:`_property_rules` (property kinds, restrictions, chains, keys) apply."""
+        pso, pos = self.pso, self.pos
+
+        def related(index: Index, axiom: int) -> tuple[int, ...]:
+            by_key = index.get(axiom)
+            return tuple(by_key.get(p, _EMPTY)) if by_key is not None else ()
+
+        kinds = pso[TYPE].get(p, _EMPTY) if TYPE in pso else _EMPTY
+        restrictions = pos[ON_PROPERTY].get(p) if ON_PROPERTY in pos else None
+        self._structures()
+        return Plan(
+            related(pso, DOMAIN),
+            related(pso, RANGE),
+            related(pso, SPO) + tuple(q for q in related(pso, EQP) + related(pos, EQP) if q != p),
+            related(pso, INV) + related(pos, INV),
+            bool(kinds & _PROPERTY_KINDS)
+            or bool(restrictions)
+            or p in self._chains
+            or p in self._keyed_by_property,
+        )
+
     def _property_rules(self, x: int, p: int, y: int) -> None:
-        """Every rule with a premise ``?x ?p ?y`` whose predicate is a variable."""
+        """Every rule with a premise ``?x ?p ?y`` whose predicate is a variable: the plain
+        ones from ``p``'s :meth:`_plan`, the others case by case; then eq-rep-*."""
+        plan = self._plans.get(p)
+        if plan is None:
+            plan = self._plans[p] = self._plan(p)
+        append = self._pending.append
+        for c in plan.domains:  # prp-dom
+            append((x, TYPE, c))
+        for c in plan.ranges:  # prp-rng
+            append((y, TYPE, c))
+        for q in plan.supers:  # prp-spo1, prp-eqp1/2
+            append((x, q, y))
+        for q in plan.inverses:  # prp-inv1/2
+            append((y, q, x))
+        if plan.special:
+            self._special_property_rules(x, p, y)
+        by_s = self.pso.get(SAME)
+        if by_s is not None:  # eq-rep-s, eq-rep-p, eq-rep-o, this triple as the data
+            for z in by_s.get(x, _EMPTY):
+                append((z, p, y))
+            for z in by_s.get(p, _EMPTY):
+                append((x, z, y))
+            for z in by_s.get(y, _EMPTY):
+                append((x, p, z))
+
+    def _special_property_rules(self, x: int, p: int, y: int) -> None:
+        """prp-symp/trp/fp/ifp, the restrictions on ``p``, prp-spo2 and prp-key."""
         pso, derive = self.pso, self._derive
-        by_s = pso.get(DOMAIN)
-        if by_s is not None:
-            for c in by_s.get(p, _EMPTY):  # prp-dom
-                derive(x, TYPE, c)
-        by_s = pso.get(RANGE)
-        if by_s is not None:
-            for c in by_s.get(p, _EMPTY):  # prp-rng
-                derive(y, TYPE, c)
-        by_s = pso.get(SPO)
-        if by_s is not None:
-            for q in by_s.get(p, _EMPTY):  # prp-spo1
-                derive(x, q, y)
-        by_s = pso.get(EQP)
-        if by_s is not None:
-            for q in by_s.get(p, _EMPTY):  # prp-eqp1
-                if q != p:
-                    derive(x, q, y)
-            for q in self.pos[EQP].get(p, _EMPTY):  # prp-eqp2
-                if q != p:
-                    derive(x, q, y)
-        by_s = pso.get(INV)
-        if by_s is not None:
-            for q in by_s.get(p, _EMPTY):  # prp-inv1
-                derive(y, q, x)
-            for q in self.pos[INV].get(p, _EMPTY):  # prp-inv2
-                derive(y, q, x)
         kinds = pso[TYPE].get(p) if TYPE in pso else None
         if kinds:
             if SYMMETRIC in kinds:  # prp-symp
@@ -525,14 +593,6 @@ class Owl2RlEngine:
         for c in self._keyed_by_property.get(p, ()):  # prp-key
             if self.has(x, TYPE, c):
                 self._key_instance(c, x)
-        by_s = pso.get(SAME)
-        if by_s is not None:  # eq-rep-s, eq-rep-p, eq-rep-o, this triple as the data
-            for z in by_s.get(x, _EMPTY):
-                derive(z, p, y)
-            for z in by_s.get(p, _EMPTY):
-                derive(x, z, y)
-            for z in by_s.get(y, _EMPTY):
-                derive(x, p, z)
 
     def _equate_all(self, y: int, others: Iterable[int]) -> None:
         for other in others:
@@ -565,30 +625,47 @@ class Owl2RlEngine:
                         others = [z for z in self.objects(x, p) if self.has(z, TYPE, cc)]
                         self._equate_all(y, others)
 
-    def _on_type(self, x: int, c: int) -> None:
-        derive, pso, pos = self._derive, self.pso, self.pos
-        by_s = pso.get(SCO)
-        if by_s is not None:
-            for sup in by_s.get(c, _EMPTY):  # cax-sco
-                if sup != c:
-                    derive(x, TYPE, sup)
-        by_s = pso.get(EQC)
-        if by_s is not None:
-            for other in by_s.get(c, _EMPTY):  # cax-eqc1
-                if other != c:
-                    derive(x, TYPE, other)
-            for other in pos[EQC].get(c, _EMPTY):  # cax-eqc2
-                if other != c:
-                    derive(x, TYPE, other)
+    def _class_plan(self, c: int) -> ClassPlan:
+        """The classes every instance of ``c`` belongs to by cax-sco, cax-eqc1/2, cls-int2
+        and cls-uni; and whether the other rules of :meth:`_on_type` apply to them."""
+        pso, pos = self.pso, self.pos
+
+        def related(index: Index, axiom: int) -> tuple[int, ...]:
+            by_key = index.get(axiom)
+            return tuple(by_key.get(c, _EMPTY)) if by_key is not None else ()
+
         self._structures()
-        for head in self.objects(c, INTER):  # cls-int2
-            for member in self.items(head):
-                derive(x, TYPE, member)
+        types = [q for q in related(pso, SCO) + related(pso, EQC) + related(pos, EQC) if q != c]
+        for head in self.objects(c, INTER):
+            types.extend(self.items(head))
+        types.extend(self._unions.get(c, ()))
+        return ClassPlan(
+            tuple(types),
+            c in self._intersections
+            or bool(related(pos, SVF))
+            or (ON_PROPERTY in pso and c in pso[ON_PROPERTY])
+            or bool(related(pos, ON_CLASS))
+            or c in self._keys
+            or c in _SPECIAL_CLASSES,
+        )
+
+    def _on_type(self, x: int, c: int) -> None:
+        plan = self._class_plans.get(c)
+        if plan is None:
+            plan = self._class_plans[c] = self._class_plan(c)
+        append = self._pending.append
+        for sup in plan.types:  # cax-sco, cax-eqc1/2, cls-int2, cls-uni
+            append((x, TYPE, sup))
+        if plan.special:
+            self._special_type_rules(x, c)
+
+    def _special_type_rules(self, x: int, c: int) -> None:
+        """cls-int1, cls-svf1, the restriction ``c``'s rules, cls-maxqc3, prp-key and the
+        schema rules of a new class or property ``x``."""
+        derive, pso, pos = self._derive, self.pso, self.pos
         for whole, members in self._intersections.get(c, ()):  # cls-int1
             if members and all(self.has(x, TYPE, m) for m in members):
                 derive(x, TYPE, whole)
-        for whole in self._unions.get(c, ()):  # cls-uni
-            derive(x, TYPE, whole)
         by_o = pos.get(SVF)
         if by_o is not None:
             for r in by_o.get(c, _EMPTY):  # cls-svf1, x as the value

@@ -141,9 +141,10 @@ def derive(asserted: Iterable[Triple], rules: Sequence[Rule] = ()) -> list[Tripl
 
 
 def close(
-    asserted: Iterable[ox.Triple], rules: Sequence[Rule] = ()
+    asserted: Iterable[ox.Triple | ox.Quad], rules: Sequence[Rule] = ()
 ) -> tuple[Owl2RlEngine, OxTerms]:
-    """The closed engine of pyoxigraph ``asserted`` triples and the ids of their terms:
+    """The closed engine of pyoxigraph ``asserted`` triples (or quads: graphs ignored) and
+    the ids of their terms:
     :meth:`Owl2RlEngine.derived_ids` are what :func:`derive` returns, without rdflib in
     between. Raises as :func:`derive` does."""
     table = TermTable()

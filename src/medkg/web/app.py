@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import anyio.to_thread
-import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -107,9 +106,8 @@ class Endpoint:
 
 
 def summarize(kg: KnowledgeGraph) -> DatasetSummary:
-    stats = kg.stats()
-    (count,) = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows[0]
-    return DatasetSummary(int(count.value) if isinstance(count, ox.Literal) else 0, stats.graphs)
+    graphs, default = kg.graph_sizes()
+    return DatasetSummary(default, graphs)
 
 
 # --------------------------------------------------------------------------------------------
