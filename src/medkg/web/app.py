@@ -293,7 +293,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         rate=settings.client_rate,
         burst=settings.client_burst,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=500)
+    # Level 1 (nginx's default): ten times faster than 9 on SPARQL JSON, still ~20x smaller.
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=1)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
