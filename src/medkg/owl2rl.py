@@ -19,6 +19,11 @@ Design
   buffered and written to the store after the triple is done (so no index changes while
   rules iterate it); the new ones join the queue. Every rule instance fires: when its last
   premise is processed, the others are already in the store.
+- **Plans**: what the plain rules derive from a triple of property ``p`` (prp-dom, prp-rng,
+  prp-spo1, prp-eqp1/2, prp-inv1/2) and from ``x rdf:type c`` (cax-sco, cax-eqc1/2, cls-int2,
+  cls-uni) is looked up once per property and class and kept until a triple of an axiom
+  those lookups read is added; the other rules are checked case by case, and only for the
+  properties and classes they can apply to.
 - **Consistency rules** (the ones that only report a clash) are evaluated once over the
   finished closure, with owlrl's messages (:meth:`Owl2RlEngine.clashes`); owlrl re-checks
   them on every cycle, but a closure only grows, so the final check finds the same set.
