@@ -14,7 +14,7 @@ subject or object, plus the facts of the blank nodes it links to.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -156,47 +156,53 @@ def view(term: Term, labeller: Labeller) -> TermView:
 
 
 @dataclass
-class _Holding:
-    """Where one triple is held: the closure, the inferred graph, the source graphs."""
+class _Holdings:
+    """Where the triples about a node are held: the closure (the facts, in store order),
+    the inferred graph, and the source graphs of each."""
 
-    in_closure: bool = False
-    inferred: bool = False
-    graphs: list[ox.NamedNode | ox.BlankNode] = field(default_factory=list)
+    closure: list[ox.Triple] = field(default_factory=list)
+    inferred: set[ox.Triple] = field(default_factory=set)
+    graphs: dict[ox.Triple, list[ox.NamedNode | ox.BlankNode]] = field(default_factory=dict)
 
 
-def _holdings(quads: Iterable[ox.Quad]) -> dict[ox.Triple, _Holding]:
-    held: dict[ox.Triple, _Holding] = defaultdict(_Holding)
+def _holdings(quads: Iterable[ox.Quad]) -> _Holdings:
+    held = _Holdings()
     for quad in quads:
-        triple = ox.Triple(quad.subject, quad.predicate, quad.object)
         graph = quad.graph_name
-        holding = held[triple]
         if isinstance(graph, ox.DefaultGraph):
-            holding.in_closure = True
+            held.closure.append(quad.triple)
         elif graph == _INFERRED:
-            holding.inferred = True
+            held.inferred.add(quad.triple)
         elif graph != _ASSERTED:
-            holding.graphs.append(graph)
-    return {t: h for t, h in held.items() if h.in_closure}
+            held.graphs.setdefault(quad.triple, []).append(graph)
+    return held
 
 
-def _sources(holding: _Holding, catalogue: SourceCatalogue) -> tuple[SourceRef, ...]:
-    refs = {catalogue.ref(g) for g in holding.graphs}
+def _sources(
+    graphs: Iterable[ox.NamedNode | ox.BlankNode], catalogue: SourceCatalogue
+) -> tuple[SourceRef, ...]:
+    refs = {catalogue.ref(g) for g in graphs}
     return tuple(sorted(refs, key=lambda r: r.graph))
 
 
-def _details(node: Term, back: Node, labeller: Labeller) -> tuple[Detail, ...]:
-    """The asserted facts of an n-ary node (or blank node), minus names and the link back."""
-    if not isinstance(node, ox.NamedNode | ox.BlankNode):
-        return ()
-    store = labeller.store
-    n_ary = isinstance(node, ox.BlankNode) or any(
-        q.object in N_ARY_CLASSES for q in store.quads_for_pattern(node, RDF_TYPE, None, _ASSERTED)
+def n_ary_nodes(store: ox.Store) -> frozenset[Node]:
+    """The asserted instances of the n-ary relation classes (:data:`N_ARY_CLASSES`)."""
+    return frozenset(
+        q.subject  # type: ignore[misc]
+        for cls in N_ARY_CLASSES
+        for q in store.quads_for_pattern(None, RDF_TYPE, cls, _ASSERTED)
     )
-    if not n_ary:
+
+
+def _details(
+    node: Term, back: Node, labeller: Labeller, n_ary: Collection[Node]
+) -> tuple[Detail, ...]:
+    """The asserted facts of an n-ary node (or blank node), minus names and the link back."""
+    if isinstance(node, ox.Literal) or not (isinstance(node, ox.BlankNode) or node in n_ary):
         return ()
     details = [
         Detail(view(q.predicate, labeller), view(q.object, labeller))  # type: ignore[arg-type]
-        for q in store.quads_for_pattern(node, None, None, _ASSERTED)
+        for q in labeller.store.quads_for_pattern(node, None, None, _ASSERTED)
         if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES and q.object != back
     ]
     details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
@@ -222,18 +228,25 @@ def _groups(facts: dict[ox.NamedNode, list[Fact]], labeller: Labeller) -> tuple[
     return tuple(groups)
 
 
-def describe(store: ox.Store, node: Node, labeller: Labeller | None = None) -> EntityDescription:
-    """What the closure says about ``node``; ``exists`` is False when it says nothing."""
+def describe(
+    store: ox.Store,
+    node: Node,
+    labeller: Labeller | None = None,
+    n_ary: Collection[Node] | None = None,
+) -> EntityDescription:
+    """What the closure says about ``node``; ``exists`` is False when it says nothing.
+    ``n_ary`` is :func:`n_ary_nodes` of ``store`` (computed when not given)."""
     labeller = labeller or Labeller(store)
+    n_ary = n_ary_nodes(store) if n_ary is None else n_ary
     catalogue = SourceCatalogue(labeller)
     outgoing = _holdings(store.quads_for_pattern(node, None, None, None))
     incoming = _holdings(store.quads_for_pattern(None, None, node, None))
-    if not outgoing and not incoming:
+    if not outgoing.closure and not incoming.closure:
         return EntityDescription(node, labeller.label(node), exists=False)
 
     types: list[Fact] = []
     out_groups: dict[ox.NamedNode, list[Fact]] = defaultdict(list)
-    for triple, holding in outgoing.items():
+    for triple in outgoing.closure:
         predicate = triple.predicate
         if predicate in NAME_PROPERTIES:
             continue
@@ -241,24 +254,24 @@ def describe(store: ox.Store, node: Node, labeller: Labeller | None = None) -> E
         fact = Fact(
             triple,
             view(obj, labeller),
-            holding.inferred,
-            _sources(holding, catalogue),
-            _details(obj, node, labeller),
+            triple in outgoing.inferred,
+            _sources(outgoing.graphs.get(triple, ()), catalogue),
+            _details(obj, node, labeller, n_ary),
         )
         if predicate == RDF_TYPE:
             types.append(fact)
         else:
             out_groups[predicate].append(fact)
     in_groups: dict[ox.NamedNode, list[Fact]] = defaultdict(list)
-    for triple, holding in incoming.items():
+    for triple in incoming.closure:
         subject: Node = triple.subject  # type: ignore[assignment]
         in_groups[triple.predicate].append(
             Fact(
                 triple,
                 view(subject, labeller),
-                holding.inferred,
-                _sources(holding, catalogue),
-                _details(subject, node, labeller),
+                triple in incoming.inferred,
+                _sources(incoming.graphs.get(triple, ()), catalogue),
+                _details(subject, node, labeller, n_ary),
             )
         )
     types.sort(key=lambda f: (f.inferred, f.value.label.lower()))

@@ -3,12 +3,16 @@
 A term's label is its English ``rdfs:label`` (else any ``rdfs:label``, else
 ``skos:prefLabel``), else its compact prefixed name (``mkg:partOf``), else the IRI itself.
 :class:`Labeller` memoizes, so build one per request (graphs may be swapped between
-requests) and share it across the views of that request.
+requests) and share it across the views of that request. :func:`label_map` reads every
+label of a store at once: a Labeller given that map (built once per graph version, see
+:mod:`medkg.versioned`) answers from it instead of querying the store term by term.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -31,8 +35,10 @@ Node = ox.NamedNode | ox.BlankNode
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
+@lru_cache(maxsize=8192)
 def compact(iri: str) -> str:
-    """``mkg:partOf`` for an IRI in a known namespace (longest match), else the IRI."""
+    """``mkg:partOf`` for an IRI in a known namespace (longest match), else the IRI
+    (memoized: pages compact the same few datatypes and properties many times)."""
     best = ""
     best_prefix = ""
     for prefix, namespace in PREFIXES.items():
@@ -41,6 +47,11 @@ def compact(iri: str) -> str:
     if best and len(iri) > len(best):
         return f"{best_prefix}:{iri[len(best) :]}"
     return iri
+
+
+def _literal_key(literal: ox.Literal) -> tuple[bool, str]:
+    """The order of :func:`literal_texts`: English (or untagged) first, then by text."""
+    return (literal.language not in ("en", None), literal.value)
 
 
 def objects(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[Term]:
@@ -54,15 +65,37 @@ def objects(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[Ter
 def literal_texts(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[str]:
     """The lexical forms of the literal objects of ``subject predicate ?o``, English first."""
     found = [o for o in objects(store, subject, predicate) if isinstance(o, ox.Literal)]
-    found.sort(key=lambda lit: (lit.language not in ("en", None), lit.value))
+    found.sort(key=_literal_key)
     return [lit.value for lit in found]
+
+
+def label_map(store: ox.Store) -> dict[Node, str]:
+    """The label :meth:`Labeller.label` gives every node that has an ``rdfs:label`` or a
+    ``skos:prefLabel`` literal in the closure, read in one pass per property."""
+    found: dict[Node, str] = {}
+    for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
+        best: dict[Node, tuple[bool, str]] = {}
+        for quad in store.quads_for_pattern(None, predicate, None, DEFAULT_GRAPH):
+            subject, literal = quad.subject, quad.object
+            if not isinstance(literal, ox.Literal) or subject in found:
+                continue
+            if not isinstance(subject, ox.NamedNode | ox.BlankNode):
+                continue
+            key = _literal_key(literal)
+            current = best.get(subject)
+            if current is None or key < current:
+                best[subject] = key
+        found.update((subject, key[1]) for subject, key in best.items())
+    return found
 
 
 @dataclass
 class Labeller:
-    """Labels of terms in one store, memoized."""
+    """Labels of terms in one store, memoized. With ``names`` (the store's
+    :func:`label_map`), labels come from the map rather than from the store."""
 
     store: ox.Store
+    names: Mapping[Node, str] | None = None
 
     def __post_init__(self) -> None:
         self._cache: dict[Node, str] = {}
@@ -80,10 +113,15 @@ class Labeller:
         return bool(literal_texts(self.store, term, RDFS_LABEL))
 
     def _lookup(self, term: Node) -> str:
-        for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
-            texts = literal_texts(self.store, term, predicate)
-            if texts:
-                return texts[0]
+        if self.names is not None:
+            named = self.names.get(term)
+            if named is not None:
+                return named
+        else:
+            for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
+                texts = literal_texts(self.store, term, predicate)
+                if texts:
+                    return texts[0]
         if isinstance(term, ox.BlankNode):
             return "(anonymous node)"
         return compact(term.value)

@@ -1,0 +1,53 @@
+"""Data computed once per graph version, kept while that version lives.
+
+A :class:`~medkg.store.KnowledgeGraph` is never changed in place: a write publishes a new
+graph object. So what the pages derive from a graph (every term's label, its n-ary
+nodes) can be kept with that object: :class:`PerVersion` holds one value per live graph
+in a weak-keyed map, builds it on first use, and drops it with the graph, and the next
+version, being a new object, gets its own. Rendered pages are never kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from medkg.describe import n_ary_nodes
+from medkg.labels import Labeller, Node, label_map
+
+if TYPE_CHECKING:
+    from medkg.store import KnowledgeGraph
+
+T = TypeVar("T")
+
+
+class PerVersion(Generic[T]):
+    """``build(kg)``, computed once per graph object (thread-safe) and kept while it lives."""
+
+    def __init__(self, build: Callable[[KnowledgeGraph], T]) -> None:
+        self._build = build
+        self._values: weakref.WeakKeyDictionary[KnowledgeGraph, T] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, kg: KnowledgeGraph) -> T:
+        found = self._values.get(kg)
+        if found is None:
+            with self._lock:
+                found = self._values.get(kg)
+                if found is None:
+                    found = self._build(kg)
+                    self._values[kg] = found
+        return found
+
+
+#: Every labelled node's label in the closure of one graph version.
+names_of: PerVersion[Mapping[Node, str]] = PerVersion(lambda kg: label_map(kg.store))
+#: The n-ary relation nodes (appointments, signatures, ...) of one graph version.
+n_ary_of: PerVersion[frozenset[Node]] = PerVersion(lambda kg: n_ary_nodes(kg.store))
+
+
+def labeller_for(kg: KnowledgeGraph) -> Labeller:
+    """A labeller of ``kg`` (one per request) reading the version's label map."""
+    return Labeller(kg.store, names_of(kg))
