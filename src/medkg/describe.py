@@ -128,6 +128,9 @@ class SourceCatalogue:
 
     labeller: Labeller
     _cache: dict[ox.NamedNode | ox.BlankNode, SourceRef] = field(default_factory=dict)
+    _refs: dict[tuple[ox.NamedNode | ox.BlankNode, ...], tuple[SourceRef, ...]] = field(
+        default_factory=dict
+    )
 
     def ref(self, graph: ox.NamedNode | ox.BlankNode) -> SourceRef:
         found = self._cache.get(graph)
@@ -148,11 +151,37 @@ class SourceCatalogue:
             self._cache[graph] = found
         return found
 
+    def refs(self, graphs: Iterable[ox.NamedNode | ox.BlankNode]) -> tuple[SourceRef, ...]:
+        """The sources of a fact held in ``graphs``, by graph IRI (memoized: most facts
+        of a page come from the same few sources)."""
+        key = tuple(graphs)
+        found = self._refs.get(key)
+        if found is None:
+            found = tuple(sorted({self.ref(g) for g in key}, key=lambda r: r.graph))
+            self._refs[key] = found
+        return found
+
 
 def view(term: Term, labeller: Labeller) -> TermView:
     if isinstance(term, ox.Literal):
         return TermView(term, term.value, labeller.datatype_label(term), term.language)
     return TermView(term, labeller.label(term))
+
+
+@dataclass
+class _Views:
+    """The views of one description's terms, memoized (properties, datatypes and the
+    values of n-ary nodes repeat)."""
+
+    labeller: Labeller
+    _cache: dict[Term, TermView] = field(default_factory=dict)
+
+    def __call__(self, term: Term) -> TermView:
+        found = self._cache.get(term)
+        if found is None:
+            found = view(term, self.labeller)
+            self._cache[term] = found
+        return found
 
 
 @dataclass
@@ -178,13 +207,6 @@ def _holdings(quads: Iterable[ox.Quad]) -> _Holdings:
     return held
 
 
-def _sources(
-    graphs: Iterable[ox.NamedNode | ox.BlankNode], catalogue: SourceCatalogue
-) -> tuple[SourceRef, ...]:
-    refs = {catalogue.ref(g) for g in graphs}
-    return tuple(sorted(refs, key=lambda r: r.graph))
-
-
 def n_ary_nodes(store: ox.Store) -> frozenset[Node]:
     """The asserted instances of the n-ary relation classes (:data:`N_ARY_CLASSES`)."""
     return frozenset(
@@ -194,25 +216,23 @@ def n_ary_nodes(store: ox.Store) -> frozenset[Node]:
     )
 
 
-def _details(
-    node: Term, back: Node, labeller: Labeller, n_ary: Collection[Node]
-) -> tuple[Detail, ...]:
+def _details(node: Term, back: Node, views: _Views, n_ary: Collection[Node]) -> tuple[Detail, ...]:
     """The asserted facts of an n-ary node (or blank node), minus names and the link back."""
     if isinstance(node, ox.Literal) or not (isinstance(node, ox.BlankNode) or node in n_ary):
         return ()
     details = [
-        Detail(view(q.predicate, labeller), view(q.object, labeller))  # type: ignore[arg-type]
-        for q in labeller.store.quads_for_pattern(node, None, None, _ASSERTED)
+        Detail(views(q.predicate), views(q.object))  # type: ignore[arg-type]
+        for q in views.labeller.store.quads_for_pattern(node, None, None, _ASSERTED)
         if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES and q.object != back
     ]
     details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
     return tuple(details)
 
 
-def _groups(facts: dict[ox.NamedNode, list[Fact]], labeller: Labeller) -> tuple[PropertyGroup, ...]:
+def _groups(facts: dict[ox.NamedNode, list[Fact]], views: _Views) -> tuple[PropertyGroup, ...]:
     groups = [
         PropertyGroup(
-            view(prop, labeller),
+            views(prop),
             tuple(sorted(items, key=lambda f: (f.value.label.lower(), f.value.term.value))),
         )
         for prop, items in facts.items()
@@ -239,6 +259,7 @@ def describe(
     labeller = labeller or Labeller(store)
     n_ary = n_ary_nodes(store) if n_ary is None else n_ary
     catalogue = SourceCatalogue(labeller)
+    views = _Views(labeller)
     outgoing = _holdings(store.quads_for_pattern(node, None, None, None))
     incoming = _holdings(store.quads_for_pattern(None, None, node, None))
     if not outgoing.closure and not incoming.closure:
@@ -253,10 +274,10 @@ def describe(
         obj: Term = triple.object  # type: ignore[assignment]
         fact = Fact(
             triple,
-            view(obj, labeller),
+            views(obj),
             triple in outgoing.inferred,
-            _sources(outgoing.graphs.get(triple, ()), catalogue),
-            _details(obj, node, labeller, n_ary),
+            catalogue.refs(outgoing.graphs.get(triple, ())),
+            _details(obj, node, views, n_ary),
         )
         if predicate == RDF_TYPE:
             types.append(fact)
@@ -268,10 +289,10 @@ def describe(
         in_groups[triple.predicate].append(
             Fact(
                 triple,
-                view(subject, labeller),
+                views(subject),
                 triple in incoming.inferred,
-                _sources(incoming.graphs.get(triple, ()), catalogue),
-                _details(subject, node, labeller, n_ary),
+                catalogue.refs(incoming.graphs.get(triple, ())),
+                _details(subject, node, views, n_ary),
             )
         )
     types.sort(key=lambda f: (f.inferred, f.value.label.lower()))
@@ -282,8 +303,8 @@ def describe(
         alternative_names=tuple(literal_texts(store, node, SKOS_ALT_LABEL)),
         printed_names=tuple(literal_texts(store, node, SKOS_HIDDEN_LABEL)),
         types=tuple(types),
-        outgoing=_groups(out_groups, labeller),
-        incoming=_groups(in_groups, labeller),
+        outgoing=_groups(out_groups, views),
+        incoming=_groups(in_groups, views),
     )
 
 

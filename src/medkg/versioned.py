@@ -2,9 +2,9 @@
 
 A :class:`~medkg.store.KnowledgeGraph` is never changed in place: a write publishes a new
 graph object. So what the pages derive from a graph (every term's label, its n-ary
-nodes) can be kept with that object: :class:`PerVersion` holds one value per live graph
-in a weak-keyed map, builds it on first use, and drops it with the graph, and the next
-version, being a new object, gets its own. Rendered pages are never kept.
+nodes, the ontology document) can be kept with that object: :class:`PerVersion` holds one
+value per live graph in a weak-keyed map, builds it on first use and drops it with the
+graph; the next version, being a new object, gets its own. Rendered pages are never kept.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from medkg.describe import n_ary_nodes
 from medkg.labels import Labeller, Node, label_map
+from medkg.vocabulary import OntologyDocument, ontology_document
 
 if TYPE_CHECKING:
     from medkg.store import KnowledgeGraph
@@ -51,3 +52,9 @@ n_ary_of: PerVersion[frozenset[Node]] = PerVersion(lambda kg: n_ary_nodes(kg.sto
 def labeller_for(kg: KnowledgeGraph) -> Labeller:
     """A labeller of ``kg`` (one per request) reading the version's label map."""
     return Labeller(kg.store, names_of(kg))
+
+
+#: The ontology's terms and axioms as ``/ontology`` shows them, per graph version.
+ontology_of: PerVersion[OntologyDocument] = PerVersion(
+    lambda kg: ontology_document(kg.store, labeller_for(kg))
+)

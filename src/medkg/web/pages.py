@@ -35,8 +35,8 @@ from medkg.namespaces import GRAPH_BASE, PREFIXES, RES
 from medkg.neighbourhood import MAX_DEPTH, neighbourhood
 from medkg.search import index_for
 from medkg.store import KnowledgeGraph, serialize_triples
-from medkg.versioned import labeller_for, n_ary_of
-from medkg.vocabulary import ontology_document, ontology_triples
+from medkg.versioned import labeller_for, n_ary_of, ontology_of
+from medkg.vocabulary import ontology_triples
 from medkg.web.assets import static_file
 from medkg.web.rendering import render, root_path
 from medkg.web.representations import Representation, choose, prefers_html, split_name
@@ -113,8 +113,7 @@ def ontology_response(request: Request, kg: KnowledgeGraph, extension: str | Non
         chosen, location = found, {}
     if chosen.syntax is not None:
         return _rdf(ontology_triples(kg.store), chosen, **location)
-    document = ontology_document(kg.store)
-    return render(request, "ontology.html", {"ontology": document}, headers=location)
+    return render(request, "ontology.html", {"ontology": ontology_of(kg)}, headers=location)
 
 
 def search_response(request: Request, kg: KnowledgeGraph, q: str, limit: int) -> Response:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
@@ -123,9 +123,14 @@ _WHY = 'inferred <span class="why">· why?</span>'
 @dataclass(frozen=True)
 class Fragments:
     """The HTML of the pieces pages repeat, with links under ``base`` (the root path).
-    Every value goes through :func:`text`; the templates get :class:`Markup`."""
+    Every value goes through :func:`text`; the templates get :class:`Markup`. One per
+    page: a term's HTML and a set of sources' links are memoized, as they repeat."""
 
     base: str = ""
+    _terms: dict[TermView, str] = field(default_factory=dict, compare=False, repr=False)
+    _sourced: dict[tuple[SourceRef, ...], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def href(self, iri: str | None) -> str | None:
         return local_href(iri, self.base)
@@ -137,6 +142,10 @@ class Fragments:
         """A term as a link to its page (when it has one), else as text; a literal with
         its datatype or language."""
         return Markup(self._term(view))
+
+    def terms(self, views: Iterable[TermView], separator: str = ", ") -> Markup:
+        """Terms (see :meth:`term`) one after the other, ``separator`` between them."""
+        return Markup(text(separator).join(self._term(v) for v in views))
 
     def sources(self, refs: Iterable[SourceRef]) -> Markup:
         """Links to the source documents (else the named graphs) that state a fact."""
@@ -170,6 +179,12 @@ class Fragments:
         return Markup("<tbody>\n" + "".join(rows) + "</tbody>")
 
     def _term(self, view: TermView) -> str:
+        found = self._terms.get(view)
+        if found is None:
+            found = self._terms[view] = self._term_html(view)
+        return found
+
+    def _term_html(self, view: TermView) -> str:
         if isinstance(view.term, ox.Literal):
             language = view.language
             lang = f' lang="{text(language)}"' if language else ""
@@ -186,6 +201,13 @@ class Fragments:
         return f'<span class="foreign" title="{text(iri or "")}">{text(view.label)}</span>'
 
     def _sources(self, refs: Iterable[SourceRef]) -> str:
+        key = tuple(refs)
+        found = self._sourced.get(key)
+        if found is None:
+            found = self._sourced[key] = self._sources_html(key)
+        return found
+
+    def _sources_html(self, refs: Iterable[SourceRef]) -> str:
         return " ".join(
             f'<a class="source" href="{text(self.href(ref.document) or self.href(ref.graph))}"'
             f' title="named graph {text(compact(ref.graph))}">{text(ref.label)}</a>'
@@ -226,7 +248,8 @@ def render(
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """``template`` rendered with ``context``, ``base`` (the root path), link helpers and
-    the :class:`Fragments` functions (``term``, ``sources``, ``status``)."""
+    the :class:`Fragments` functions (``term``, ``terms``, ``sources``, ``status``,
+    ``fact_rows``)."""
     base = root_path(request)
     html = Fragments(base)
     body = _ENV.get_template(template).render(
@@ -236,6 +259,7 @@ def render(
             "href": html.href,
             "explain_href": html.explain_href,
             "term": html.term,
+            "terms": html.terms,
             "sources": html.sources,
             "status": html.status,
             "fact_rows": html.fact_rows,
