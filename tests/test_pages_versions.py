@@ -1,7 +1,7 @@
 """What the pages keep per graph version (labels, n-ary nodes, the ontology document) and
 the example queries they keep while their files are unchanged: a write's new version, or a
-changed file, shows on the next request. Plus the label map against the term-by-term
-labeller, and the HTML fragments against the escaping rules."""
+changed file, shows on the next request. Plus the HTML fragments against the escaping
+rules."""
 
 from __future__ import annotations
 
@@ -18,9 +18,8 @@ from conftest import KG_DATA, KG_ONTOLOGY, Bundled
 from medkg.config import Settings
 from medkg.describe import TermView
 from medkg.examples import load_examples
-from medkg.labels import DEFAULT_GRAPH, Labeller, label_map
 from medkg.store import KnowledgeGraph
-from medkg.versioned import PerVersion, labeller_for
+from medkg.versioned import PerVersion
 from medkg.web import create_app
 from medkg.web.rendering import Fragments, text
 
@@ -99,20 +98,6 @@ def test_per_version_values_are_built_once_per_graph(bundled: Bundled, kg: Knowl
     sizes = PerVersion(build)
     assert (sizes(bundled.kg), sizes(bundled.kg), sizes(kg), sizes(bundled.kg)) == (1, 1, 2, 1)
     assert built == [bundled.kg, kg]
-
-
-def test_the_label_map_labels_as_the_labeller_does(bundled: Bundled) -> None:
-    store = bundled.kg.store
-    names = label_map(store)
-    by_lookup, by_map = Labeller(store), labeller_for(bundled.kg)
-    nodes = {
-        term
-        for quad in store.quads_for_pattern(None, None, None, DEFAULT_GRAPH)
-        for term in (quad.subject, quad.predicate, quad.object)
-        if isinstance(term, ox.NamedNode | ox.BlankNode)
-    }
-    assert len(names) > 100
-    assert all(by_map.label(node) == by_lookup.label(node) for node in nodes)
 
 
 def test_fragments_escape_every_value() -> None:

@@ -2,15 +2,12 @@
 
 A term's label is its English ``rdfs:label`` (else any ``rdfs:label``, else
 ``skos:prefLabel``), else its compact prefixed name (``mkg:partOf``), else the IRI itself.
-:class:`Labeller` memoizes, so build one per request (graphs may be swapped between
-requests) and share it across the views of that request. :func:`label_map` reads every
-label of a store at once: a Labeller given that map (built once per graph version, see
-:mod:`medkg.versioned`) answers from it instead of querying the store term by term.
+:class:`Labeller` memoizes, so share one per graph version (graphs may be swapped between
+requests): :func:`medkg.versioned.labeller_for` keeps one with each version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -49,11 +46,6 @@ def compact(iri: str) -> str:
     return iri
 
 
-def _literal_key(literal: ox.Literal) -> tuple[bool, str]:
-    """The order of :func:`literal_texts`: English (or untagged) first, then by text."""
-    return (literal.language not in ("en", None), literal.value)
-
-
 def objects(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[Term]:
     """The objects of ``subject predicate ?o`` in the closure."""
     return [
@@ -65,37 +57,16 @@ def objects(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[Ter
 def literal_texts(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> list[str]:
     """The lexical forms of the literal objects of ``subject predicate ?o``, English first."""
     found = [o for o in objects(store, subject, predicate) if isinstance(o, ox.Literal)]
-    found.sort(key=_literal_key)
+    found.sort(key=lambda lit: (lit.language not in ("en", None), lit.value))
     return [lit.value for lit in found]
-
-
-def label_map(store: ox.Store) -> dict[Node, str]:
-    """The label :meth:`Labeller.label` gives every node that has an ``rdfs:label`` or a
-    ``skos:prefLabel`` literal in the closure, read in one pass per property."""
-    found: dict[Node, str] = {}
-    for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
-        best: dict[Node, tuple[bool, str]] = {}
-        for quad in store.quads_for_pattern(None, predicate, None, DEFAULT_GRAPH):
-            subject, literal = quad.subject, quad.object
-            if not isinstance(literal, ox.Literal) or subject in found:
-                continue
-            if not isinstance(subject, ox.NamedNode | ox.BlankNode):
-                continue
-            key = _literal_key(literal)
-            current = best.get(subject)
-            if current is None or key < current:
-                best[subject] = key
-        found.update((subject, key[1]) for subject, key in best.items())
-    return found
 
 
 @dataclass
 class Labeller:
-    """Labels of terms in one store, memoized. With ``names`` (the store's
-    :func:`label_map`), labels come from the map rather than from the store."""
+    """Labels of terms in one store, memoized (safe to share between threads: two that
+    look up the same term store the same label)."""
 
     store: ox.Store
-    names: Mapping[Node, str] | None = None
 
     def __post_init__(self) -> None:
         self._cache: dict[Node, str] = {}
@@ -113,15 +84,10 @@ class Labeller:
         return bool(literal_texts(self.store, term, RDFS_LABEL))
 
     def _lookup(self, term: Node) -> str:
-        if self.names is not None:
-            named = self.names.get(term)
-            if named is not None:
-                return named
-        else:
-            for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
-                texts = literal_texts(self.store, term, predicate)
-                if texts:
-                    return texts[0]
+        for predicate in (RDFS_LABEL, SKOS_PREF_LABEL):
+            texts = literal_texts(self.store, term, predicate)
+            if texts:
+                return texts[0]
         if isinstance(term, ox.BlankNode):
             return "(anonymous node)"
         return compact(term.value)

@@ -1,7 +1,7 @@
 """Data computed once per graph version, kept while that version lives.
 
 A :class:`~medkg.store.KnowledgeGraph` is never changed in place: a write publishes a new
-graph object. So what the pages derive from a graph (every term's label, its n-ary
+graph object. So what the pages derive from a graph (its terms' labels, its n-ary
 nodes, the ontology document) can be kept with that object: :class:`PerVersion` holds one
 value per live graph in a weak-keyed map, builds it on first use and drops it with the
 graph; the next version, being a new object, gets its own. Rendered pages are never kept.
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from medkg.describe import n_ary_nodes
-from medkg.labels import Labeller, Node, label_map
+from medkg.labels import Labeller, Node
 from medkg.vocabulary import OntologyDocument, ontology_document
 
 if TYPE_CHECKING:
@@ -43,15 +43,10 @@ class PerVersion(Generic[T]):
         return found
 
 
-#: Every labelled node's label in the closure of one graph version.
-names_of: PerVersion[Mapping[Node, str]] = PerVersion(lambda kg: label_map(kg.store))
+#: The labeller of one graph version: each term's label is looked up once per version.
+labeller_for: PerVersion[Labeller] = PerVersion(lambda kg: Labeller(kg.store))
 #: The n-ary relation nodes (appointments, signatures, ...) of one graph version.
 n_ary_of: PerVersion[frozenset[Node]] = PerVersion(lambda kg: n_ary_nodes(kg.store))
-
-
-def labeller_for(kg: KnowledgeGraph) -> Labeller:
-    """A labeller of ``kg`` (one per request) reading the version's label map."""
-    return Labeller(kg.store, names_of(kg))
 
 
 #: The ontology's terms and axioms as ``/ontology`` shows them, per graph version.
