@@ -63,6 +63,9 @@ class TermView:
     def is_literal(self) -> bool:
         return isinstance(self.term, ox.Literal)
 
+    def __hash__(self) -> int:  # equal views have equal terms; pages hash views often
+        return hash(self.term)
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -72,6 +75,9 @@ class SourceRef:
     label: str
     document: str | None = None
     document_label: str | None = None
+
+    def __hash__(self) -> int:  # equal references name the same graph
+        return hash(self.graph)
 
 
 @dataclass(frozen=True)
@@ -168,20 +174,46 @@ def view(term: Term, labeller: Labeller) -> TermView:
     return TermView(term, labeller.label(term))
 
 
-@dataclass
-class _Views:
-    """The views of one description's terms, memoized (properties, datatypes and the
-    values of n-ary nodes repeat)."""
+class TermIndex:
+    """What descriptions read about the terms of one store, memoized: each term's view, the
+    asserted facts of each n-ary (or blank) node, the sources (:attr:`sources`) of the
+    named graphs. Share one per graph version (see :mod:`medkg.versioned`); safe between
+    threads (two that build the same entry build equal ones)."""
 
-    labeller: Labeller
-    _cache: dict[Term, TermView] = field(default_factory=dict)
+    def __init__(self, labeller: Labeller, n_ary: Collection[Node] | None = None) -> None:
+        self.labeller = labeller
+        self.store = labeller.store
+        self.n_ary = n_ary_nodes(self.store) if n_ary is None else n_ary
+        self.sources = SourceCatalogue(labeller)
+        self._views: dict[Term, TermView] = {}
+        self._facts: dict[Node, tuple[Detail, ...]] = {}
 
-    def __call__(self, term: Term) -> TermView:
-        found = self._cache.get(term)
+    def view(self, term: Term) -> TermView:
+        found = self._views.get(term)
         if found is None:
-            found = view(term, self.labeller)
-            self._cache[term] = found
+            found = self._views[term] = view(term, self.labeller)
         return found
+
+    def details(self, node: Term, back: Node) -> tuple[Detail, ...]:
+        """The asserted facts of ``node`` when it is an n-ary node (or a blank node), minus
+        names and the link back to ``back``, by property and value label."""
+        if isinstance(node, ox.Literal) or not (
+            isinstance(node, ox.BlankNode) or node in self.n_ary
+        ):
+            return ()
+        facts = self._facts.get(node)
+        if facts is None:
+            facts = self._facts[node] = self._node_facts(node)
+        return tuple(d for d in facts if d.value.term != back)
+
+    def _node_facts(self, node: Node) -> tuple[Detail, ...]:
+        details = [
+            Detail(self.view(q.predicate), self.view(q.object))  # type: ignore[arg-type]
+            for q in self.store.quads_for_pattern(node, None, None, _ASSERTED)
+            if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES
+        ]
+        details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
+        return tuple(details)
 
 
 @dataclass
@@ -216,23 +248,10 @@ def n_ary_nodes(store: ox.Store) -> frozenset[Node]:
     )
 
 
-def _details(node: Term, back: Node, views: _Views, n_ary: Collection[Node]) -> tuple[Detail, ...]:
-    """The asserted facts of an n-ary node (or blank node), minus names and the link back."""
-    if isinstance(node, ox.Literal) or not (isinstance(node, ox.BlankNode) or node in n_ary):
-        return ()
-    details = [
-        Detail(views(q.predicate), views(q.object))  # type: ignore[arg-type]
-        for q in views.labeller.store.quads_for_pattern(node, None, None, _ASSERTED)
-        if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES and q.object != back
-    ]
-    details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
-    return tuple(details)
-
-
-def _groups(facts: dict[ox.NamedNode, list[Fact]], views: _Views) -> tuple[PropertyGroup, ...]:
+def _groups(facts: dict[ox.NamedNode, list[Fact]], terms: TermIndex) -> tuple[PropertyGroup, ...]:
     groups = [
         PropertyGroup(
-            views(prop),
+            terms.view(prop),
             tuple(sorted(items, key=lambda f: (f.value.label.lower(), f.value.term.value))),
         )
         for prop, items in facts.items()
@@ -248,18 +267,11 @@ def _groups(facts: dict[ox.NamedNode, list[Fact]], views: _Views) -> tuple[Prope
     return tuple(groups)
 
 
-def describe(
-    store: ox.Store,
-    node: Node,
-    labeller: Labeller | None = None,
-    n_ary: Collection[Node] | None = None,
-) -> EntityDescription:
+def describe(store: ox.Store, node: Node, terms: TermIndex | None = None) -> EntityDescription:
     """What the closure says about ``node``; ``exists`` is False when it says nothing.
-    ``n_ary`` is :func:`n_ary_nodes` of ``store`` (computed when not given)."""
-    labeller = labeller or Labeller(store)
-    n_ary = n_ary_nodes(store) if n_ary is None else n_ary
-    catalogue = SourceCatalogue(labeller)
-    views = _Views(labeller)
+    ``terms`` is the :class:`TermIndex` of ``store`` (a new one when not given)."""
+    terms = terms or TermIndex(Labeller(store))
+    labeller, catalogue = terms.labeller, terms.sources
     outgoing = _holdings(store.quads_for_pattern(node, None, None, None))
     incoming = _holdings(store.quads_for_pattern(None, None, node, None))
     if not outgoing.closure and not incoming.closure:
@@ -274,10 +286,10 @@ def describe(
         obj: Term = triple.object  # type: ignore[assignment]
         fact = Fact(
             triple,
-            views(obj),
+            terms.view(obj),
             triple in outgoing.inferred,
             catalogue.refs(outgoing.graphs.get(triple, ())),
-            _details(obj, node, views, n_ary),
+            terms.details(obj, node),
         )
         if predicate == RDF_TYPE:
             types.append(fact)
@@ -289,10 +301,10 @@ def describe(
         in_groups[triple.predicate].append(
             Fact(
                 triple,
-                views(subject),
+                terms.view(subject),
                 triple in incoming.inferred,
                 catalogue.refs(incoming.graphs.get(triple, ())),
-                _details(subject, node, views, n_ary),
+                terms.details(subject, node),
             )
         )
     types.sort(key=lambda f: (f.inferred, f.value.label.lower()))
@@ -303,8 +315,8 @@ def describe(
         alternative_names=tuple(literal_texts(store, node, SKOS_ALT_LABEL)),
         printed_names=tuple(literal_texts(store, node, SKOS_HIDDEN_LABEL)),
         types=tuple(types),
-        outgoing=_groups(out_groups, views),
-        incoming=_groups(in_groups, views),
+        outgoing=_groups(out_groups, terms),
+        incoming=_groups(in_groups, terms),
     )
 
 

@@ -1,10 +1,11 @@
 """Data computed once per graph version, kept while that version lives.
 
 A :class:`~medkg.store.KnowledgeGraph` is never changed in place: a write publishes a new
-graph object. So what the pages derive from a graph (its terms' labels, its n-ary
-nodes, the ontology document) can be kept with that object: :class:`PerVersion` holds one
-value per live graph in a weak-keyed map, builds it on first use and drops it with the
-graph; the next version, being a new object, gets its own. Rendered pages are never kept.
+graph object. So what the pages derive from a graph (its terms' labels and views, its
+n-ary nodes' facts, the ontology document) can be kept with that object:
+:class:`PerVersion` holds one value per live graph in a weak-keyed map, builds it on first
+use and drops it with the graph; the next version, being a new object, gets its own.
+Rendered pages are never kept: every request renders its page.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from medkg.describe import n_ary_nodes
-from medkg.labels import Labeller, Node
+from medkg.describe import TermIndex
+from medkg.labels import Labeller
 from medkg.vocabulary import OntologyDocument, ontology_document
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ class PerVersion(Generic[T]):
 
 #: The labeller of one graph version: each term's label is looked up once per version.
 labeller_for: PerVersion[Labeller] = PerVersion(lambda kg: Labeller(kg.store))
-#: The n-ary relation nodes (appointments, signatures, ...) of one graph version.
-n_ary_of: PerVersion[frozenset[Node]] = PerVersion(lambda kg: n_ary_nodes(kg.store))
+#: The term views and n-ary nodes' facts that entity descriptions read, per graph version.
+terms_of: PerVersion[TermIndex] = PerVersion(lambda kg: TermIndex(labeller_for(kg)))
 
 
 #: The ontology's terms and axioms as ``/ontology`` shows them, per graph version.

@@ -35,7 +35,7 @@ from medkg.namespaces import GRAPH_BASE, PREFIXES, RES
 from medkg.neighbourhood import MAX_DEPTH, neighbourhood
 from medkg.search import index_for
 from medkg.store import KnowledgeGraph, serialize_triples
-from medkg.versioned import labeller_for, n_ary_of, ontology_of
+from medkg.versioned import labeller_for, ontology_of, terms_of
 from medkg.vocabulary import ontology_triples
 from medkg.web.assets import static_file
 from medkg.web.rendering import render, root_path
@@ -97,7 +97,7 @@ def entity_document(
         return _see_other(request, settings, f"/{kind}/{stem}.{chosen.extension}")
     if representation.syntax is not None:
         return _rdf(description_triples(kg.store, node), representation)
-    entity = describe(kg.store, node, labeller_for(kg), n_ary_of(kg))
+    entity = describe(kg.store, node, terms_of(kg))
     return render(request, "entity.html", {"entity": entity, "kind": kind})
 
 
