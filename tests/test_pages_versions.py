@@ -16,12 +16,12 @@ from markupsafe import escape
 
 from conftest import KG_DATA, KG_ONTOLOGY, Bundled
 from medkg.config import Settings
-from medkg.describe import TermView
+from medkg.describe import Fact, TermView
 from medkg.examples import load_examples
 from medkg.store import KnowledgeGraph
 from medkg.versioned import PerVersion
 from medkg.web import create_app
-from medkg.web.rendering import Fragments, text
+from medkg.web.rendering import Fragments, explain_href, text
 
 pytestmark = pytest.mark.anyio
 
@@ -113,6 +113,13 @@ def test_fragments_escape_every_value() -> None:
         f'<span class="foreign" title="http://example.org/x?a=1&amp;b=&#39;2&#39;">{shown}</span>'
     )
     assert '<span class="datatype">x&lt;y</span>' in html.term(literal)
+    triple = ox.Triple(local.term, ox.NamedNode("urn:p"), ox.Literal("a&b <c>", language="en"))
+    inferred = Fact(triple, literal, True, ())
+    for base in ("", "/a&b"):
+        href = text(explain_href(triple, base))
+        assert Fragments(base).status(inferred) == (
+            f'<a class="badge inferred" href="{href}">inferred <span class="why">· why?</span></a>'
+        )
     assert text(None) == "None"
 
 

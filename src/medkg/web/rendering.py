@@ -131,6 +131,9 @@ class Fragments:
     _sourced: dict[tuple[SourceRef, ...], str] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _quoted: dict[ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple, str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def href(self, iri: str | None) -> str | None:
         return local_href(iri, self.base)
@@ -164,13 +167,14 @@ class Fragments:
             if not rows:
                 size = len(group.facts)
                 head = f'<th scope="rowgroup" rowspan="{size}">{self._term(group.property)}</th>'
-            details = "".join(
-                f'<li><span class="prop">{text(d.property.label)}:</span> '
-                f"{self._term(d.value)}</li>"
-                for d in fact.details
-            )
-            if details:
-                details = f'<ul class="details">{details}</ul>'
+            details = ""
+            if fact.details:
+                items = "".join(
+                    f'<li><span class="prop">{text(d.property.label)}:</span> '
+                    f"{self._term(d.value)}</li>"
+                    for d in fact.details
+                )
+                details = f'<ul class="details">{items}</ul>'
             row_class = ' class="inferred"' if fact.inferred else ""
             rows.append(
                 f"<tr{row_class}>\n{head}  <td>{self._term(fact.value)}\n{details}  </td>\n"
@@ -200,6 +204,12 @@ class Fragments:
             return f'<a href="{text(link)}">{text(view.label)}</a>'
         return f'<span class="foreign" title="{text(iri or "")}">{text(view.label)}</span>'
 
+    def _query(self, term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> str:
+        found = self._quoted.get(term)
+        if found is None:
+            found = self._quoted[term] = _query_value(str(term))
+        return found
+
     def _sources(self, refs: Iterable[SourceRef]) -> str:
         key = tuple(refs)
         found = self._sourced.get(key)
@@ -216,7 +226,14 @@ class Fragments:
 
     def _status(self, fact: Fact) -> str:
         if fact.inferred:
-            href = text(self.explain_href(fact.triple))
+            # explain_href, escaped: the quoted terms hold no character to escape.
+            triple = fact.triple
+            s, p, o = (
+                self._query(triple.subject),
+                self._query(triple.predicate),
+                self._query(triple.object),
+            )
+            href = f"{text(self.base)}/explain?s={s}&amp;p={p}&amp;o={o}"
             return f'<a class="badge inferred" href="{href}">{_WHY}</a>'
         if fact.sources:
             return f"{_ASSERTED_BADGE} {self._sources(fact.sources)}"
