@@ -2,9 +2,12 @@
 
 Each request goes through the whole app in process (middleware, routing, rendering,
 gzip), over Starlette's test client, after warm-up requests. The median (p50) and p95 of
-``--repeat`` requests are reported per page; the issue's target is an entity page in under
-200 ms. Results go to ``bench/results/pages.json`` and the pages section of
-``docs/benchmarks.md``.
+``--repeat`` requests are reported per page. Every request renders its page: the app keeps
+no rendered responses, only data derived once per graph version (labels, term views, n-ary
+nodes' facts, source references, the ontology document; see ``medkg.versioned``). Two
+targets are reported: the issue's, an entity page in under 200 ms (the exit status), and
+the performance issue's, the slowest entity page's p50 under 20 ms. Results go to
+``bench/results/pages.json`` and the pages section of ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ JSON_NAME = "pages.json"
 SECTION_START = "<!-- bench:pages:start -->"
 SECTION_END = "<!-- bench:pages:end -->"
 ENTITY_TARGET_S = 0.2
+#: The performance issue's target: the slowest entity page's median under 20 ms.
+ENTITY_P50_TARGET_S = 0.02
 WARMUP = 3
 RES = "https://w3id.org/medkg/resource/"
 MKG = "https://w3id.org/medkg/ontology#"
@@ -102,12 +107,19 @@ def run(repeat: int) -> dict[str, Any]:
             "worst_entity_p50_s": worst,
             "met": worst < ENTITY_TARGET_S,
         },
+        "p50_target": {
+            "limit_s": ENTITY_P50_TARGET_S,
+            "worst_entity_p50_s": worst,
+            "met": worst < ENTITY_P50_TARGET_S,
+        },
     }
 
 
 def render_markdown(result: dict[str, Any]) -> str:
     host = result["machine"]
     target = result["target"]
+    p50_target = result["p50_target"]
+    worst_ms = target["worst_entity_p50_s"] * 1000
     repeat = result["requests"][0]["repeat"]
     lines = [
         SECTION_START,
@@ -119,12 +131,16 @@ def render_markdown(result: dict[str, Any]) -> str:
         "requests. Regenerate with `python -m bench pages`.",
         "",
         f"Measured {str(host.get('date', ''))[:10]} on {host.get('cpu', '?')}, "
-        f"{host.get('cores', '?')} cores, Python {host.get('python', '?')}; the store holds "
-        f"{result['graph']['quads']:,} quads.",
+        f"{host.get('cores', '?')} cores, Python {host.get('python', '?')}, load average at "
+        f"start {host.get('load_average_at_start', '?')}; the store holds "
+        f"{result['graph']['quads']:,} quads. Every request renders its page (no rendered "
+        "response is kept; labels, term views, n-ary nodes' facts and the ontology document "
+        "are computed once per graph version).",
         "",
-        f"Target: an entity page in under {target['limit_s'] * 1000:.0f} ms. Slowest entity "
-        f"page median: **{target['worst_entity_p50_s'] * 1000:.1f} ms**, "
-        f"{'met' if target['met'] else 'NOT met'}.",
+        f"Slowest entity page median: **{worst_ms:.1f} ms**. Target of the performance "
+        f"issue, the slowest entity page's p50 under {p50_target['limit_s'] * 1000:.0f} ms: "
+        f"**{'met' if p50_target['met'] else 'NOT met'}**. The issue's target, an entity page "
+        f"in under {target['limit_s'] * 1000:.0f} ms: {'met' if target['met'] else 'NOT met'}.",
         "",
         "| request | what | p50 ms | p95 ms | bytes |",
         "|---|---|---|---|---|",

@@ -14,7 +14,7 @@ subject or object, plus the facts of the blank nodes it links to.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -63,6 +63,9 @@ class TermView:
     def is_literal(self) -> bool:
         return isinstance(self.term, ox.Literal)
 
+    def __hash__(self) -> int:  # equal views have equal terms; pages hash views often
+        return hash(self.term)
+
 
 @dataclass(frozen=True)
 class SourceRef:
@@ -72,6 +75,9 @@ class SourceRef:
     label: str
     document: str | None = None
     document_label: str | None = None
+
+    def __hash__(self) -> int:  # equal references name the same graph
+        return hash(self.graph)
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,9 @@ class SourceCatalogue:
 
     labeller: Labeller
     _cache: dict[ox.NamedNode | ox.BlankNode, SourceRef] = field(default_factory=dict)
+    _refs: dict[tuple[ox.NamedNode | ox.BlankNode, ...], tuple[SourceRef, ...]] = field(
+        default_factory=dict
+    )
 
     def ref(self, graph: ox.NamedNode | ox.BlankNode) -> SourceRef:
         found = self._cache.get(graph)
@@ -148,6 +157,16 @@ class SourceCatalogue:
             self._cache[graph] = found
         return found
 
+    def refs(self, graphs: Iterable[ox.NamedNode | ox.BlankNode]) -> tuple[SourceRef, ...]:
+        """The sources of a fact held in ``graphs``, by graph IRI (memoized: most facts
+        of a page come from the same few sources)."""
+        key = tuple(graphs)
+        found = self._refs.get(key)
+        if found is None:
+            found = tuple(sorted({self.ref(g) for g in key}, key=lambda r: r.graph))
+            self._refs[key] = found
+        return found
+
 
 def view(term: Term, labeller: Labeller) -> TermView:
     if isinstance(term, ox.Literal):
@@ -155,58 +174,84 @@ def view(term: Term, labeller: Labeller) -> TermView:
     return TermView(term, labeller.label(term))
 
 
+class TermIndex:
+    """What descriptions read about the terms of one store, memoized: each term's view, the
+    asserted facts of each n-ary (or blank) node, the sources (:attr:`sources`) of the
+    named graphs. Share one per graph version (see :mod:`medkg.versioned`); safe between
+    threads (two that build the same entry build equal ones)."""
+
+    def __init__(self, labeller: Labeller, n_ary: Collection[Node] | None = None) -> None:
+        self.labeller = labeller
+        self.store = labeller.store
+        self.n_ary = n_ary_nodes(self.store) if n_ary is None else n_ary
+        self.sources = SourceCatalogue(labeller)
+        self._views: dict[Term, TermView] = {}
+        self._facts: dict[Node, tuple[Detail, ...]] = {}
+
+    def view(self, term: Term) -> TermView:
+        found = self._views.get(term)
+        if found is None:
+            found = self._views[term] = view(term, self.labeller)
+        return found
+
+    def details(self, node: Term, back: Node) -> tuple[Detail, ...]:
+        """The asserted facts of ``node`` when it is an n-ary node (or a blank node), minus
+        names and the link back to ``back``, by property and value label."""
+        if isinstance(node, ox.Literal) or not (
+            isinstance(node, ox.BlankNode) or node in self.n_ary
+        ):
+            return ()
+        facts = self._facts.get(node)
+        if facts is None:
+            facts = self._facts[node] = self._node_facts(node)
+        return tuple(d for d in facts if d.value.term != back)
+
+    def _node_facts(self, node: Node) -> tuple[Detail, ...]:
+        details = [
+            Detail(self.view(q.predicate), self.view(q.object))  # type: ignore[arg-type]
+            for q in self.store.quads_for_pattern(node, None, None, _ASSERTED)
+            if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES
+        ]
+        details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
+        return tuple(details)
+
+
 @dataclass
-class _Holding:
-    """Where one triple is held: the closure, the inferred graph, the source graphs."""
+class _Holdings:
+    """Where the triples about a node are held: the closure (the facts, in store order),
+    the inferred graph, and the source graphs of each."""
 
-    in_closure: bool = False
-    inferred: bool = False
-    graphs: list[ox.NamedNode | ox.BlankNode] = field(default_factory=list)
+    closure: list[ox.Triple] = field(default_factory=list)
+    inferred: set[ox.Triple] = field(default_factory=set)
+    graphs: dict[ox.Triple, list[ox.NamedNode | ox.BlankNode]] = field(default_factory=dict)
 
 
-def _holdings(quads: Iterable[ox.Quad]) -> dict[ox.Triple, _Holding]:
-    held: dict[ox.Triple, _Holding] = defaultdict(_Holding)
+def _holdings(quads: Iterable[ox.Quad]) -> _Holdings:
+    held = _Holdings()
     for quad in quads:
-        triple = ox.Triple(quad.subject, quad.predicate, quad.object)
         graph = quad.graph_name
-        holding = held[triple]
         if isinstance(graph, ox.DefaultGraph):
-            holding.in_closure = True
+            held.closure.append(quad.triple)
         elif graph == _INFERRED:
-            holding.inferred = True
+            held.inferred.add(quad.triple)
         elif graph != _ASSERTED:
-            holding.graphs.append(graph)
-    return {t: h for t, h in held.items() if h.in_closure}
+            held.graphs.setdefault(quad.triple, []).append(graph)
+    return held
 
 
-def _sources(holding: _Holding, catalogue: SourceCatalogue) -> tuple[SourceRef, ...]:
-    refs = {catalogue.ref(g) for g in holding.graphs}
-    return tuple(sorted(refs, key=lambda r: r.graph))
-
-
-def _details(node: Term, back: Node, labeller: Labeller) -> tuple[Detail, ...]:
-    """The asserted facts of an n-ary node (or blank node), minus names and the link back."""
-    if not isinstance(node, ox.NamedNode | ox.BlankNode):
-        return ()
-    store = labeller.store
-    n_ary = isinstance(node, ox.BlankNode) or any(
-        q.object in N_ARY_CLASSES for q in store.quads_for_pattern(node, RDF_TYPE, None, _ASSERTED)
+def n_ary_nodes(store: ox.Store) -> frozenset[Node]:
+    """The asserted instances of the n-ary relation classes (:data:`N_ARY_CLASSES`)."""
+    return frozenset(
+        q.subject  # type: ignore[misc]
+        for cls in N_ARY_CLASSES
+        for q in store.quads_for_pattern(None, RDF_TYPE, cls, _ASSERTED)
     )
-    if not n_ary:
-        return ()
-    details = [
-        Detail(view(q.predicate, labeller), view(q.object, labeller))  # type: ignore[arg-type]
-        for q in store.quads_for_pattern(node, None, None, _ASSERTED)
-        if q.predicate != RDF_TYPE and q.predicate not in NAME_PROPERTIES and q.object != back
-    ]
-    details.sort(key=lambda d: (d.property.label.lower(), d.value.label.lower()))
-    return tuple(details)
 
 
-def _groups(facts: dict[ox.NamedNode, list[Fact]], labeller: Labeller) -> tuple[PropertyGroup, ...]:
+def _groups(facts: dict[ox.NamedNode, list[Fact]], terms: TermIndex) -> tuple[PropertyGroup, ...]:
     groups = [
         PropertyGroup(
-            view(prop, labeller),
+            terms.view(prop),
             tuple(sorted(items, key=lambda f: (f.value.label.lower(), f.value.term.value))),
         )
         for prop, items in facts.items()
@@ -222,43 +267,44 @@ def _groups(facts: dict[ox.NamedNode, list[Fact]], labeller: Labeller) -> tuple[
     return tuple(groups)
 
 
-def describe(store: ox.Store, node: Node, labeller: Labeller | None = None) -> EntityDescription:
-    """What the closure says about ``node``; ``exists`` is False when it says nothing."""
-    labeller = labeller or Labeller(store)
-    catalogue = SourceCatalogue(labeller)
+def describe(store: ox.Store, node: Node, terms: TermIndex | None = None) -> EntityDescription:
+    """What the closure says about ``node``; ``exists`` is False when it says nothing.
+    ``terms`` is the :class:`TermIndex` of ``store`` (a new one when not given)."""
+    terms = terms or TermIndex(Labeller(store))
+    labeller, catalogue = terms.labeller, terms.sources
     outgoing = _holdings(store.quads_for_pattern(node, None, None, None))
     incoming = _holdings(store.quads_for_pattern(None, None, node, None))
-    if not outgoing and not incoming:
+    if not outgoing.closure and not incoming.closure:
         return EntityDescription(node, labeller.label(node), exists=False)
 
     types: list[Fact] = []
     out_groups: dict[ox.NamedNode, list[Fact]] = defaultdict(list)
-    for triple, holding in outgoing.items():
+    for triple in outgoing.closure:
         predicate = triple.predicate
         if predicate in NAME_PROPERTIES:
             continue
         obj: Term = triple.object  # type: ignore[assignment]
         fact = Fact(
             triple,
-            view(obj, labeller),
-            holding.inferred,
-            _sources(holding, catalogue),
-            _details(obj, node, labeller),
+            terms.view(obj),
+            triple in outgoing.inferred,
+            catalogue.refs(outgoing.graphs.get(triple, ())),
+            terms.details(obj, node),
         )
         if predicate == RDF_TYPE:
             types.append(fact)
         else:
             out_groups[predicate].append(fact)
     in_groups: dict[ox.NamedNode, list[Fact]] = defaultdict(list)
-    for triple, holding in incoming.items():
+    for triple in incoming.closure:
         subject: Node = triple.subject  # type: ignore[assignment]
         in_groups[triple.predicate].append(
             Fact(
                 triple,
-                view(subject, labeller),
-                holding.inferred,
-                _sources(holding, catalogue),
-                _details(subject, node, labeller),
+                terms.view(subject),
+                triple in incoming.inferred,
+                catalogue.refs(incoming.graphs.get(triple, ())),
+                terms.details(subject, node),
             )
         )
     types.sort(key=lambda f: (f.inferred, f.value.label.lower()))
@@ -269,8 +315,8 @@ def describe(store: ox.Store, node: Node, labeller: Labeller | None = None) -> E
         alternative_names=tuple(literal_texts(store, node, SKOS_ALT_LABEL)),
         printed_names=tuple(literal_texts(store, node, SKOS_HIDDEN_LABEL)),
         types=tuple(types),
-        outgoing=_groups(out_groups, labeller),
-        incoming=_groups(in_groups, labeller),
+        outgoing=_groups(out_groups, terms),
+        incoming=_groups(in_groups, terms),
     )
 
 

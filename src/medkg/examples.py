@@ -3,7 +3,8 @@
 Each ``NAME.rq`` starts with ``# title:``, ``# question:`` and ``# inference:`` header
 lines. :func:`load_examples` reads them, sorted by file name, and gives each one the
 ``PREFIX`` declarations of the known prefixes it uses (the endpoint needs none, but
-editors check prefixes), so that every example reads and runs as it stands.
+editors check prefixes), so that every example reads and runs as it stands. It reads a
+directory again only when its ``.rq`` files changed (names, sizes, modification times).
 """
 
 from __future__ import annotations
@@ -70,8 +71,22 @@ def load_example(path: Path) -> Example:
     )
 
 
+#: What the files of a directory looked like when read: (name, size, mtime) of each.
+Signature = tuple[tuple[str, int, int], ...]
+_READ: dict[Path, tuple[Signature, tuple[Example, ...]]] = {}
+
+
 def load_examples(directory: Path | None) -> list[Example]:
     """Every ``*.rq`` of ``directory`` (none when it is None or missing), by file name."""
     if directory is None or not directory.is_dir():
         return []
-    return [load_example(path) for path in sorted(directory.glob("*.rq"))]
+    paths = sorted(directory.glob("*.rq"))
+    stats = [path.stat() for path in paths]
+    signature = tuple(
+        (p.name, st.st_size, st.st_mtime_ns) for p, st in zip(paths, stats, strict=True)
+    )
+    read = _READ.get(directory)
+    if read is None or read[0] != signature:
+        read = (signature, tuple(load_example(path) for path in paths))
+        _READ[directory] = read  # one entry per directory; a concurrent reader may redo it
+    return list(read[1])

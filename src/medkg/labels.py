@@ -2,13 +2,14 @@
 
 A term's label is its English ``rdfs:label`` (else any ``rdfs:label``, else
 ``skos:prefLabel``), else its compact prefixed name (``mkg:partOf``), else the IRI itself.
-:class:`Labeller` memoizes, so build one per request (graphs may be swapped between
-requests) and share it across the views of that request.
+:class:`Labeller` memoizes, so share one per graph version (graphs may be swapped between
+requests): :func:`medkg.versioned.labeller_for` keeps one with each version.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyoxigraph as ox
 
@@ -31,8 +32,10 @@ Node = ox.NamedNode | ox.BlankNode
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 
 
+@lru_cache(maxsize=8192)
 def compact(iri: str) -> str:
-    """``mkg:partOf`` for an IRI in a known namespace (longest match), else the IRI."""
+    """``mkg:partOf`` for an IRI in a known namespace (longest match), else the IRI
+    (memoized: pages compact the same few datatypes and properties many times)."""
     best = ""
     best_prefix = ""
     for prefix, namespace in PREFIXES.items():
@@ -60,7 +63,8 @@ def literal_texts(store: ox.Store, subject: Node, predicate: ox.NamedNode) -> li
 
 @dataclass
 class Labeller:
-    """Labels of terms in one store, memoized."""
+    """Labels of terms in one store, memoized (safe to share between threads: two that
+    look up the same term store the same label)."""
 
     store: ox.Store
 

@@ -8,7 +8,7 @@ and says so (``truncated``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
@@ -76,25 +76,38 @@ class Network:
 
 def _is_entity(term: object) -> bool:
     """An IRI of the data (not of a vocabulary): the nodes a network shows."""
-    return (
-        isinstance(term, ox.NamedNode)
-        and not term.value.startswith(_ONTOLOGY_NS)
-        and (term.value.startswith(RES) or "/medkg/" not in term.value)
-    )
+    if not isinstance(term, ox.NamedNode):
+        return False
+    iri = term.value
+    return not iri.startswith(_ONTOLOGY_NS) and (iri.startswith(RES) or "/medkg/" not in iri)
 
 
 def _links(store: ox.Store, node: ox.NamedNode) -> list[ox.Triple]:
     triples = [
-        ox.Triple(q.subject, q.predicate, q.object)
+        q.triple
         for q in store.quads_for_pattern(node, None, None, DEFAULT_GRAPH)
         if q.predicate != RDF_TYPE and _is_entity(q.object)
     ]
     triples += [
-        ox.Triple(q.subject, q.predicate, q.object)
+        q.triple
         for q in store.quads_for_pattern(None, None, node, DEFAULT_GRAPH)
         if q.predicate != RDF_TYPE and _is_entity(q.subject)
     ]
     return triples
+
+
+@dataclass
+class _Links:
+    """The links of each node of one network, read once."""
+
+    store: ox.Store
+    found: dict[ox.NamedNode, list[ox.Triple]] = field(default_factory=dict)
+
+    def __call__(self, node: ox.NamedNode) -> list[ox.Triple]:
+        links = self.found.get(node)
+        if links is None:
+            links = self.found[node] = _links(self.store, node)
+        return links
 
 
 def neighbourhood(
@@ -108,6 +121,7 @@ def neighbourhood(
     """The nodes within ``depth`` (1 to ``MAX_DEPTH``) links of ``centre`` and the links
     between them."""
     labeller = labeller or Labeller(store)
+    links = _Links(store)
     depth = max(1, min(depth, MAX_DEPTH))
     depths: dict[ox.NamedNode, int] = {centre: 0}
     frontier = [centre]
@@ -115,7 +129,7 @@ def neighbourhood(
     for level in range(1, depth + 1):
         next_frontier: list[ox.NamedNode] = []
         for node in frontier:
-            for triple in _links(store, node):
+            for triple in links(node):
                 for end in (triple.subject, triple.object):
                     if isinstance(end, ox.NamedNode) and end not in depths:
                         if len(depths) >= max_nodes:
@@ -126,7 +140,7 @@ def neighbourhood(
         frontier = next_frontier
     found: dict[tuple[str, str, str], bool] = {}
     for node in depths:
-        for triple in _links(store, node):
+        for triple in links(node):
             s, p, o = triple.subject, triple.predicate, triple.object
             if s in depths and o in depths and isinstance(s, ox.NamedNode):
                 assert isinstance(o, ox.NamedNode)

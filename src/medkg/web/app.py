@@ -58,6 +58,11 @@ from medkg.web.pages import browser_router, editor_response, wants_editor
 from medkg.web.problems import install_problem_handler
 
 TRUNCATED_HEADER = "MEDKG-Result-Truncated"
+#: The fastest deflate strategy (zlib levels 1 to 3 take about the same time), its best
+#: level: on the entity, ontology and editor pages 16% larger than level 6 in little more
+#: than a third of the time (the 210 KB entity page: 18.0 KB in 0.7 ms; level 6: 15.1 KB in
+#: 2.0 ms; level 9, Starlette's default: 14.9 KB in 3.0 ms).
+GZIP_LEVEL = 3
 LIMIT_HEADER = "MEDKG-Result-Limit"
 DESCRIPTION = """A SPARQL 1.1 endpoint over the medkg knowledge graph (asserted and OWL 2 RL
 inferred triples): queries at `/sparql`, and, when the server has a store and an update
@@ -293,8 +298,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         rate=settings.client_rate,
         burst=settings.client_burst,
     )
-    # Level 1 (nginx's default): ten times faster than 9 on SPARQL JSON, still ~20x smaller.
-    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=1)
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=GZIP_LEVEL)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -31,12 +31,12 @@ from medkg.examples import load_examples
 from medkg.execution import content_type
 from medkg.explanation import explain, parse_triple
 from medkg.formats import RdfSyntax
-from medkg.labels import Labeller
 from medkg.namespaces import GRAPH_BASE, PREFIXES, RES
 from medkg.neighbourhood import MAX_DEPTH, neighbourhood
 from medkg.search import index_for
 from medkg.store import KnowledgeGraph, serialize_triples
-from medkg.vocabulary import ontology_document, ontology_triples
+from medkg.versioned import labeller_for, ontology_of, terms_of
+from medkg.vocabulary import ontology_triples
 from medkg.web.assets import static_file
 from medkg.web.rendering import render, root_path
 from medkg.web.representations import Representation, choose, prefers_html, split_name
@@ -97,9 +97,8 @@ def entity_document(
         return _see_other(request, settings, f"/{kind}/{stem}.{chosen.extension}")
     if representation.syntax is not None:
         return _rdf(description_triples(kg.store, node), representation)
-    labeller = Labeller(kg.store)
-    context = {"entity": describe(kg.store, node, labeller), "kind": kind}
-    return render(request, "entity.html", context)
+    entity = describe(kg.store, node, terms_of(kg))
+    return render(request, "entity.html", {"entity": entity, "kind": kind})
 
 
 def ontology_response(request: Request, kg: KnowledgeGraph, extension: str | None) -> Response:
@@ -114,8 +113,7 @@ def ontology_response(request: Request, kg: KnowledgeGraph, extension: str | Non
         chosen, location = found, {}
     if chosen.syntax is not None:
         return _rdf(ontology_triples(kg.store), chosen, **location)
-    document = ontology_document(kg.store)
-    return render(request, "ontology.html", {"ontology": document}, headers=location)
+    return render(request, "ontology.html", {"ontology": ontology_of(kg)}, headers=location)
 
 
 def search_response(request: Request, kg: KnowledgeGraph, q: str, limit: int) -> Response:
@@ -171,8 +169,7 @@ def browser_router(
         triple = parse_triple(s, p, o)
         ends = [t for t in (triple.subject, triple.object) if isinstance(t, ox.NamedNode)]
         kg = near(ends, 2)
-        labeller = Labeller(kg.store)
-        found = explain(kg.store, triple, rules=kg.rules, labeller=labeller)
+        found = explain(kg.store, triple, rules=kg.rules, labeller=labeller_for(kg))
         return render(request, "explain.html", {"explanation": found})
 
     @router.get("/neighbourhood", summary="The network around an entity (JSON)")
@@ -181,7 +178,7 @@ def browser_router(
         kg = near([node], depth + 1)
         if not exists(kg.store, node):
             raise ResourceNotFound("entity", iri)
-        return neighbourhood(kg.store, node, depth).as_json()
+        return neighbourhood(kg.store, node, depth, labeller=labeller_for(kg)).as_json()
 
     @router.get("/static/{path:path}", include_in_schema=False)
     def static(path: str) -> FileResponse:
