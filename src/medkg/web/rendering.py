@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
-from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -23,6 +23,9 @@ from starlette.responses import HTMLResponse
 from medkg import __version__
 from medkg.labels import compact
 from medkg.namespaces import GRAPH_BASE, MKG, RES
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 #: No script, style, image or connection from anywhere but this server.
 CONTENT_SECURITY_POLICY = (
@@ -82,7 +85,12 @@ def visible(value: Any) -> Any:
     return value
 
 
+@cache
 def _environment() -> Environment:
+    """The template environment, built on the first page served (jinja2 is imported then:
+    a server that only answers queries never needs it)."""
+    from jinja2 import Environment, PackageLoader
+
     env = Environment(
         loader=PackageLoader("medkg.web", "templates"),
         autoescape=True,
@@ -95,9 +103,6 @@ def _environment() -> Environment:
     return env
 
 
-_ENV = _environment()
-
-
 def render(
     request: Request,
     template: str,
@@ -108,7 +113,8 @@ def render(
 ) -> HTMLResponse:
     """``template`` rendered with ``context``, ``base`` (the root path), link helpers."""
     base = root_path(request)
-    body = _ENV.get_template(template).render(
+    page = _environment().get_template(template)
+    body = page.render(
         {
             **context,
             "base": base,
