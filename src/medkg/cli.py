@@ -455,6 +455,22 @@ def _given(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+def _workers_likely(workers: int | None, backend: str | None) -> bool:
+    """Whether ``serve`` will run query worker processes, guessed from its flags and the
+    environment before the settings are built (which takes a third of a second), so that
+    their fork server can start first. A wrong guess costs an idle process or a later start.
+    """
+    if backend or os.environ.get("MEDKG_BACKEND", "").strip():
+        return False
+    if workers is not None:
+        return workers > 0
+    text = os.environ.get("MEDKG_WORKERS", "").strip()
+    try:
+        return not text or int(text) > 0  # unset: the default, 2 workers
+    except ValueError:
+        return False  # the settings refuse it
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -520,6 +536,11 @@ def serve(
 ) -> None:
     """Serve the SPARQL 1.1 endpoint at http://HOST:PORT/sparql (read-only unless an update
     token and a store are given; then also SPARQL Update and the Graph Store at /store)."""
+    from medkg.processes import start_worker_server
+
+    if _workers_likely(workers, backend):
+        # First thing: the workers' imports then overlap with all of the server's start-up.
+        start_worker_server()
     with _reported_errors():
         local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
         local.update(
@@ -538,6 +559,8 @@ def serve(
             )
         )
         settings = _settings(ctx, local)
+        if settings.backend is None and settings.workers > 0:
+            start_worker_server()  # (if the guess above missed it)
         # Imported here: the web stack is only needed by this command.
         from medkg.web import create_app
         from medkg.web.server import run
