@@ -107,10 +107,29 @@ class Endpoint:
         self.version = Version(kg, summarize(kg))
 
 
+#: Triples per named graph, and in the default graph (the whole closure), of the store.
+_GRAPH_SIZES = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+_DEFAULT_SIZE = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def _solutions(result: object) -> list[tuple[object, ...]]:
+    assert isinstance(result, ox.QuerySolutions)
+    return [tuple(solution) for solution in result]
+
+
 def summarize(kg: KnowledgeGraph) -> DatasetSummary:
-    stats = kg.stats()
-    (count,) = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows[0]
-    return DatasetSummary(int(count.value) if isinstance(count, ox.Literal) else 0, stats.graphs)
+    """The sizes of ``kg``'s graphs, counted on its store: neither the instances per class
+    of :meth:`~medkg.store.KnowledgeGraph.stats` nor the closure store are needed here
+    (building them would delay the server's start)."""
+    visible = set(kg.graph_names())
+    graphs: list[tuple[str, int]] = []
+    for name, count in _solutions(kg.store.query(_GRAPH_SIZES)):
+        if isinstance(name, ox.NamedNode) and name.value in visible:
+            assert isinstance(count, ox.Literal)
+            graphs.append((name.value, int(count.value)))
+    ((total,),) = _solutions(kg.store.query(_DEFAULT_SIZE))
+    assert isinstance(total, ox.Literal)
+    return DatasetSummary(int(total.value), tuple(sorted(graphs)))
 
 
 # --------------------------------------------------------------------------------------------
