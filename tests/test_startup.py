@@ -17,7 +17,7 @@ import anyio
 import httpx
 import pytest
 
-from conftest import kg_args
+from conftest import INCONSISTENT, kg_args
 from medkg.cli import _workers_likely
 from medkg.config import Settings
 from medkg.store import KnowledgeGraph
@@ -158,3 +158,18 @@ def test_a_thread_is_not_left_behind_by_a_closed_starting_pool() -> None:
         assert time.monotonic() < deadline, "the start thread did not end"
         time.sleep(0.05)
     assert "medkg-worker-start" not in before
+
+
+@pytest.mark.parametrize("problem", ["inconsistent", "missing"])
+def test_a_failed_start_reports_one_line(tmp_path: Path, problem: str) -> None:
+    """The workers started before the graph loads are stopped quietly when it fails to."""
+    if problem == "inconsistent":
+        args = kg_args(tmp_path, INCONSISTENT / "data", INCONSISTENT / "ontology")
+    else:
+        args = kg_args(tmp_path, tmp_path / "missing")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
+    command = [sys.executable, "-m", "medkg", "serve", *args, "--port", str(free_port())]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode in (1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("medkg: error: "), result.stderr

@@ -54,6 +54,8 @@ START_TIMEOUT = 300.0
 #: First and longest pause between attempts to start a replacement worker, seconds.
 REPLACEMENT_RETRY_START = 0.1
 REPLACEMENT_RETRY_MAX = 5.0
+#: How long closing the pool waits for each worker start under way to stop.
+CLOSE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._snapshot_given = threading.Condition(self._lock)
         self._workers: set[_Worker] = set()
+        self._starters: list[threading.Thread] = []
         self._closed = False
         self._starting = size  # workers of the first start not ready yet
         self.restarts = 0
@@ -293,9 +296,13 @@ class WorkerPool:
         self._start_in_background(first=False)
 
     def _start_in_background(self, *, first: bool) -> None:
-        threading.Thread(
+        thread = threading.Thread(
             target=self._start_worker, args=(first,), daemon=True, name="medkg-worker-start"
-        ).start()
+        )
+        with self._lock:
+            self._starters = [t for t in self._starters if t.is_alive()]
+            self._starters.append(thread)
+        thread.start()
 
     def _current(self) -> tuple[Snapshot, int] | None:
         """The snapshot to serve and its generation, once there is one; None once closed."""
@@ -338,14 +345,20 @@ class WorkerPool:
             self._discard(worker)
 
     def close(self) -> None:
-        """Stop every worker (idle, busy or starting)."""
+        """Stop every worker (idle, busy or starting). Waits for the workers being started
+        to be stopped too: a process that exits right after (a server that failed to load
+        its graph) must not leave a half-started worker behind."""
         with self._lock:
             self._closed = True
             self._snapshot_given.notify_all()
             workers = list(self._workers)
             self._workers.clear()
+            starters = list(self._starters)
         for worker in workers:
             worker.stop()
+        for thread in starters:
+            if thread is not threading.current_thread():
+                thread.join(CLOSE_TIMEOUT)
 
     def __enter__(self) -> WorkerPool:
         return self
