@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import rdflib
 import rdflib.plugins.sparql as rdflib_sparql
@@ -41,3 +44,26 @@ def test_from_does_not_load(monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = rdflib.Dataset()
     rows = list(dataset.query("SELECT * FROM <http://127.0.0.1:9/x.ttl> WHERE { ?s ?p ?o }"))
     assert rows == []
+
+
+def test_switches_are_set_when_rdflib_sparql_is_imported_after_medkg() -> None:
+    """``import medkg`` does not load rdflib's SPARQL package (a start-up cost), yet it is
+    configured before whoever imports it later gets it."""
+    code = (
+        "import sys, medkg\n"
+        "assert 'rdflib.plugins.sparql' not in sys.modules\n"
+        "from rdflib.plugins.sparql import prepareQuery\n"
+        "import rdflib.plugins.sparql as s\n"
+        "assert s.SPARQL_LOAD_GRAPHS is False and s.SPARQL_DEFAULT_GRAPH_UNION is True\n"
+        "assert list(s.CUSTOM_EVALS) == ['medkg-no-service']\n"
+        "assert prepareQuery('ASK {}') is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_switches_are_set_when_rdflib_sparql_was_imported_first() -> None:
+    code = (
+        "import rdflib.plugins.sparql as s, medkg\n"
+        "assert s.SPARQL_LOAD_GRAPHS is False and 'medkg-no-service' in s.CUSTOM_EVALS\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

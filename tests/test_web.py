@@ -25,6 +25,7 @@ from medkg.formats import RdfSyntax
 from medkg.namespaces import ALL_GRAPH, ASSERTED_GRAPH
 from medkg.store import KnowledgeGraph
 from medkg.web import LocalEngine, create_app
+from medkg.web.app import summarize
 from medkg.web.problems import problem_document
 from test_errors import ONE_OF_EACH
 
@@ -356,6 +357,14 @@ async def test_health(client: httpx.AsyncClient, kg: KnowledgeGraph) -> None:
     assert health["total_triples"] == sum(health["triples"].values()) == kg.stats().total_triples
     assert health["data_version"] == kg.cache_key
     assert health["version"]
+
+
+def test_summary_counts_like_stats(kg: KnowledgeGraph) -> None:
+    """The sizes the endpoint reports, counted without the class statistics."""
+    summary = summarize(kg)
+    assert summary.graphs == kg.stats().graphs
+    (total,) = kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows[0]
+    assert isinstance(total, ox.Literal) and summary.default_triples == int(total.value)
 
 
 async def test_service_description_in_turtle(client: httpx.AsyncClient, kg: KnowledgeGraph) -> None:

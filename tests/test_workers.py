@@ -152,3 +152,51 @@ def test_busy_pool_answers_service_unavailable(snapshot: Snapshot) -> None:
         assert time.monotonic() - started < 1.0
         thread.join(TIMEOUT + 5)
         assert len(outcome) == 1 and isinstance(outcome[0], QueryTimeout)
+
+
+def test_pool_started_before_its_snapshot_answers_queries_sent_meanwhile(
+    snapshot: Snapshot,
+) -> None:
+    """A pool started without a graph (``medkg serve`` starts its workers while it loads
+    the graph): not ready, and a query sent meanwhile waits and is then answered."""
+    with WorkerPool(None, size=2, timeout=TIMEOUT, queue_timeout=60) as starting:
+        assert not starting.ready
+        answers: list[bytes] = []
+        errors: list[BaseException] = []
+
+        def query() -> None:
+            try:
+                answers.append(starting.run(SIMPLE).body)
+            except BaseException as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=query)
+        thread.start()
+        time.sleep(0.5)
+        assert not answers and not errors, "the query waited for the graph"
+        assert not starting.ready
+        starting.switch(snapshot)
+        thread.join(60)
+        assert not errors and len(answers) == 1 and _is_true(answers[0])
+        _wait_for_workers(starting, 2)
+        assert starting.ready
+
+
+def test_pool_without_a_snapshot_times_out_as_starting(snapshot: Snapshot) -> None:
+    with WorkerPool(None, size=1, timeout=TIMEOUT, queue_timeout=0.2) as starting:
+        with pytest.raises(ServiceUnavailable, match="starting"):
+            starting.run(SIMPLE)
+        assert starting.live_workers <= 1 and not starting.ready
+
+
+def test_closing_a_starting_pool_stops_its_workers() -> None:
+    starting = WorkerPool(None, size=2, timeout=TIMEOUT)
+    deadline = time.monotonic() + 60
+    while starting.live_workers < 2:
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.05)
+    pids = starting.worker_pids()
+    starting.close()
+    assert starting.live_workers == 0
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), "a worker of the closed pool still runs"

@@ -17,18 +17,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pydantic
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from medkg import __version__, graphstore
-from medkg.client import Client
-from medkg.config import Settings
-from medkg.curation import Curator, sparql_update
+from medkg import __version__
 from medkg.errors import (
     ConfigError,
     InputError,
@@ -37,23 +30,19 @@ from medkg.errors import (
     UnknownFormatError,
     ValidationFailed,
 )
-from medkg.export import (
-    GraphSelection,
-    LocalSource,
-    QuadSource,
-    export_request,
-    selected_quads,
-    serialize_chunks,
-)
 from medkg.formats import RdfSyntax, ResultFormat
-from medkg.graphstore import Target, parse_target
-from medkg.loading import read_bytes, shapes_file
-from medkg.namespaces import graph_iri_for
-from medkg.review import export_changes, read_journal
-from medkg.store import GraphMode, KnowledgeGraph, QueryKind, QueryResult
-from medkg.terms import compact_iri, display
-from medkg.uploads import parse_upload
-from medkg.validation import Violation, validate
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from medkg.config import Settings
+    from medkg.export import QuadSource
+    from medkg.graphstore import Target
+    from medkg.store import QueryResult
+    from medkg.validation import Violation
+
+# Each command imports what it needs when it runs: `medkg serve` must not pay for SHACL,
+# the HTTP client or the table printer before it answers its first query.
 
 app = typer.Typer(
     name="medkg",
@@ -150,6 +139,10 @@ def _overrides(
 
 def build_settings(overrides: dict[str, Any]) -> Settings:
     """Settings from defaults < ``MEDKG_*`` environment < ``overrides`` (CLI flags)."""
+    import pydantic
+
+    from medkg.config import Settings
+
     try:
         return Settings(**overrides)
     except pydantic.ValidationError as exc:
@@ -257,6 +250,8 @@ def read_text_argument(
 
 
 def _row_table(headers: list[str], rows: list[list[str]], title: str | None = None) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for header in headers:
         table.add_column(header, overflow="fold")
@@ -266,6 +261,11 @@ def _row_table(headers: list[str], rows: list[list[str]], title: str | None = No
 
 
 def _print_table(result: QueryResult) -> None:
+    from rich.console import Console
+
+    from medkg.store import QueryKind
+    from medkg.terms import display
+
     console = Console(file=sys.stdout)
     if result.kind is QueryKind.ASK:
         console.print("true" if result.boolean else "false")
@@ -317,6 +317,8 @@ def query(
     store: StoreOpt = None,
 ) -> None:
     """Run a SPARQL query over the knowledge graph (asserted + inferred by default)."""
+    from medkg.store import GraphMode, KnowledgeGraph, QueryKind
+
     with _reported_errors():
         fmt = parse_output_format(output_format)
         if asserted_only and inferred_only:
@@ -353,6 +355,8 @@ def query(
 
 
 def _print_violations(violations: list[Violation]) -> None:
+    from medkg.terms import compact_iri
+
     for v in violations:
         focus = compact_iri(v.focus_node) if not v.focus_node.startswith("_:") else v.focus_node
         path = ""
@@ -372,6 +376,10 @@ def validate_command(
     store: StoreOpt = None,
 ) -> None:
     """Validate asserted + inferred triples against ontology/shapes.ttl (exit 1 if not)."""
+    from medkg.loading import shapes_file
+    from medkg.store import KnowledgeGraph
+    from medkg.validation import validate
+
     with _reported_errors():
         settings = _settings(
             ctx,
@@ -404,6 +412,11 @@ def stats(
     store: StoreOpt = None,
 ) -> None:
     """Print triples per named graph and instances per class."""
+    from rich.console import Console
+
+    from medkg.store import KnowledgeGraph
+    from medkg.terms import compact_iri
+
     with _reported_errors():
         settings = _settings(
             ctx,
@@ -440,6 +453,22 @@ def stats(
 
 def _given(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
+
+
+def _workers_likely(workers: int | None, backend: str | None) -> bool:
+    """Whether ``serve`` will run query worker processes, guessed from its flags and the
+    environment before the settings are built (which takes a third of a second), so that
+    their fork server can start first. A wrong guess costs an idle process or a later start.
+    """
+    if backend or os.environ.get("MEDKG_BACKEND", "").strip():
+        return False
+    if workers is not None:
+        return workers > 0
+    text = os.environ.get("MEDKG_WORKERS", "").strip()
+    try:
+        return not text or int(text) > 0  # unset: the default, 2 workers
+    except ValueError:
+        return False  # the settings refuse it
 
 
 @app.command()
@@ -507,10 +536,11 @@ def serve(
 ) -> None:
     """Serve the SPARQL 1.1 endpoint at http://HOST:PORT/sparql (read-only unless an update
     token and a store are given; then also SPARQL Update and the Graph Store at /store)."""
-    # Imported here: the web stack is only needed by this command.
-    from medkg.web import create_app
-    from medkg.web.server import run
+    from medkg.processes import start_worker_server
 
+    if _workers_likely(workers, backend):
+        # First thing: the workers' imports then overlap with all of the server's start-up.
+        start_worker_server()
     with _reported_errors():
         local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
         local.update(
@@ -529,6 +559,12 @@ def serve(
             )
         )
         settings = _settings(ctx, local)
+        if settings.backend is None and settings.workers > 0:
+            start_worker_server()  # (if the guess above missed it)
+        # Imported here: the web stack is only needed by this command.
+        from medkg.web import create_app
+        from medkg.web.server import run
+
         if settings.backend is not None:
             from medkg.backend import BackendSpec
             from medkg.web.remote import create_remote_app
@@ -554,6 +590,9 @@ GraphsOpt = Annotated[
 
 
 def _quad_source(settings: Settings) -> QuadSource:
+    from medkg.export import LocalSource
+    from medkg.store import KnowledgeGraph
+
     if settings.backend is not None:
         from medkg.backend import BackendSpec, RemoteSource, RemoteStore
 
@@ -599,6 +638,8 @@ def export_command(
 ) -> None:
     """Export the graph, or chosen graphs, as sorted RDF (TriG, N-Quads and JSON-LD keep one
     named graph per source)."""
+    from medkg.export import export_request, selected_quads, serialize_chunks
+
     with _reported_errors():
         if output_format is not None:
             syntax = RdfSyntax.from_name(output_format)
@@ -653,8 +694,10 @@ def push(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Write named graphs to a SPARQL 1.1 Graph Store Protocol endpoint, then check counts."""
+    from medkg.export import GraphSelection, LocalSource
     from medkg.push import GraphStoreClient, authorization
     from medkg.push import push as push_graphs
+    from medkg.store import KnowledgeGraph
 
     with _reported_errors():
         local = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
@@ -696,6 +739,8 @@ def _token(settings: Settings, token: str | None) -> str | None:
 
 
 def _read_rdf_file(path: Path) -> tuple[bytes, RdfSyntax]:
+    from medkg.loading import read_bytes
+
     if not path.is_file():
         raise SourceNotFoundError(path, "RDF file")
     syntax = RdfSyntax.from_extension(path)
@@ -707,6 +752,11 @@ def _read_rdf_file(path: Path) -> tuple[bytes, RdfSyntax]:
 
 
 def _target_for(path: Path, syntax: RdfSyntax, graph: str | None) -> Target:
+    from urllib.parse import urlencode
+
+    from medkg.graphstore import Target, parse_target
+    from medkg.namespaces import graph_iri_for
+
     if graph is not None:
         return parse_target(urlencode({"graph": graph}).encode())
     if syntax.carries_graphs and syntax is not RdfSyntax.JSONLD:
@@ -741,6 +791,12 @@ def load(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Add RDF files to the store (one committed write per file), validated like any write."""
+    from medkg import graphstore
+    from medkg.client import Client
+    from medkg.curation import Curator
+    from medkg.namespaces import graph_iri_for
+    from medkg.uploads import parse_upload
+
     with _reported_errors():
         resources = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
         settings = _write_settings(ctx, store, server, resources)
@@ -783,6 +839,9 @@ def update(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Run a SPARQL Update on the store, validated like any write."""
+    from medkg.client import Client
+    from medkg.curation import Curator, sparql_update
+
     with _reported_errors():
         resources = _overrides(ontology_dir, data_dir, extra_data, cache_dir, no_cache)
         settings = _write_settings(ctx, store, server, resources)
@@ -811,6 +870,8 @@ app.add_typer(store_app, name="store")
 @store_app.command("log")
 def store_log(ctx: typer.Context, store: StoreOpt = None) -> None:
     """List the committed writes: number, time, operation, size."""
+    from medkg.review import read_journal
+
     with _reported_errors():
         settings = _write_settings(ctx, store, None)
         assert settings.store_dir is not None
@@ -828,6 +889,8 @@ def store_export(
 ) -> None:
     """Write the store's changes for review: a Turtle file per changed graph (its whole
     current content), and added.nq / removed.nq against the store's base."""
+    from medkg.review import export_changes
+
     with _reported_errors():
         settings = _write_settings(ctx, store, None)
         assert settings.store_dir is not None

@@ -26,9 +26,6 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef, Variable
-from rdflib.plugins.sparql.algebra import translateQuery
-from rdflib.plugins.sparql.parser import parseQuery
-from rdflib.plugins.sparql.parserutils import CompValue
 
 from medkg.describe import SourceCatalogue, SourceRef, TermView, view
 from medkg.errors import InputError
@@ -501,6 +498,8 @@ class SparqlRule:
 
 def _bgp_triples(node: Any) -> list[tuple[Any, Any, Any]]:
     """The triple patterns of the algebra's basic graph patterns, outside filters."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
     found: list[tuple[Any, Any, Any]] = []
     if isinstance(node, CompValue):
         if node.name == "BGP":
@@ -513,6 +512,10 @@ def _bgp_triples(node: Any) -> list[tuple[Any, Any, Any]]:
 
 @lru_cache(maxsize=32)
 def _parse_rule(name: str, text: str) -> SparqlRule | None:
+    # rdflib's SPARQL parser is imported on the first explanation, not at start-up
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+
     query = translateQuery(parseQuery(text))
     algebra = query.algebra
     if algebra.name != "ConstructQuery" or not algebra.template:

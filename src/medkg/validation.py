@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyshacl
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF
@@ -111,6 +110,8 @@ def load_shapes(shapes_path: Path) -> Graph:
 
 def validate(kg: KnowledgeGraph, shapes_path: Path) -> list[Violation]:
     """Validate asserted+inferred triples against ``shapes_path``; sorted results."""
+    import pyshacl  # here: a fifth of a second to import, needed only when validating
+
     shapes = load_shapes(shapes_path)
     data = kg.union_graph(GraphMode.ALL)
     _conforms, report, _text = pyshacl.validate(

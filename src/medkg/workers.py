@@ -7,9 +7,11 @@ overruns is stopped by killing its worker. The caller gets ``QueryTimeout`` befo
 result byte was sent, and a fresh worker takes the dead one's place in the background.
 
 Each worker rebuilds the closed knowledge graph from a *snapshot*: the N-Quads cache entry
-of :mod:`medkg.cache`. Loading it takes well under a second for the seed graph, and nothing
-is recomputed. Workers are started with the ``spawn`` method, so a worker never inherits
-the server's threads or locks.
+of :mod:`medkg.cache`, sent to it over its pipe. Loading it takes well under a second for
+the seed graph, and nothing is recomputed. Workers are forked from a fork server that
+imported this module once (:mod:`medkg.processes`; spawned where there is none), so a
+worker starts in milliseconds and never inherits the server's threads or locks. A pool can
+be started before the graph is loaded; its workers then wait for the first snapshot.
 
 ::
 
@@ -24,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
 import queue
@@ -32,7 +33,6 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -43,6 +43,7 @@ from medkg.config import Resources
 from medkg.errors import ConfigError, MedkgError, QueryTimeout, ServiceUnavailable
 from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.loading import SourceFile
+from medkg.processes import WorkerContext, worker_context
 from medkg.store import KnowledgeGraph
 from medkg.threads import call_with_large_stack
 
@@ -53,6 +54,8 @@ START_TIMEOUT = 300.0
 #: First and longest pause between attempts to start a replacement worker, seconds.
 REPLACEMENT_RETRY_START = 0.1
 REPLACEMENT_RETRY_MAX = 5.0
+#: How long closing the pool waits for each worker start under way to stop.
+CLOSE_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ def _load_and_report(
 ) -> KnowledgeGraph | None:
     """Load ``snapshot`` and report ("ready", pid); if it is gone, report ("stale", pid)
     and keep ``current``."""
+    sandbox.install([*sandbox.resource_dirs(snapshot.resources), snapshot.cache_dir])
     try:
         kg = open_snapshot(snapshot)
     except ConfigError:
@@ -115,14 +119,12 @@ def _load_and_report(
     return kg
 
 
-def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
-    """A worker process: load the snapshot, then answer jobs until told to stop. A
-    ``Snapshot`` sent instead of a job replaces the graph (after a write)."""
-    sandbox.install([*sandbox.resource_dirs(snapshot.resources), snapshot.cache_dir])
+def _worker_main(conn: Connection) -> None:
+    """A worker process: answer jobs until told to stop. A ``Snapshot`` sent instead of a
+    job (first, and again after each write) replaces the graph the jobs run on."""
     # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
     # the pool then sends the current one.
     kg: KnowledgeGraph | None = None
-    kg = _load_and_report(conn, snapshot, kg)
     while True:
         try:
             job = conn.recv()
@@ -146,27 +148,30 @@ def _worker_main(conn: Connection, snapshot: Snapshot) -> None:
 
 
 class _Worker:
-    """One worker process and the parent's end of its pipe."""
+    """One worker process and the parent's end of its pipe. It starts with no graph: the
+    pool sends it a snapshot to load (:meth:`send_snapshot`, :meth:`wait_ready`)."""
 
-    def __init__(
-        self, context: multiprocessing.context.SpawnContext, snapshot: Snapshot, generation: int
-    ) -> None:
-        self.generation = generation
+    def __init__(self, context: WorkerContext) -> None:
+        self.generation = -1  # of the snapshot it has loaded; -1: none yet
         self._kill_lock = threading.Lock()
         self.conn, child = context.Pipe(duplex=True)
-        self.process: SpawnProcess = context.Process(
-            target=_worker_main, args=(child, snapshot), daemon=True, name="medkg-query-worker"
+        self.process = context.Process(
+            target=_worker_main, args=(child,), daemon=True, name="medkg-query-worker"
         )
         self.process.start()
         child.close()
 
-    def reload(self, snapshot: Snapshot, generation: int, timeout: float) -> bool:
-        """Load ``snapshot`` in place of the current graph; False if the worker failed."""
+    def send_snapshot(self, snapshot: Snapshot) -> bool:
+        """Tell the worker to load ``snapshot``; False if it cannot be reached."""
         try:
             self.conn.send(snapshot)
         except (BrokenPipeError, OSError):
             return False
-        if not self.wait_ready(timeout):
+        return True
+
+    def reload(self, snapshot: Snapshot, generation: int, timeout: float) -> bool:
+        """Load ``snapshot`` in place of the current graph; False if the worker failed."""
+        if not self.send_snapshot(snapshot) or not self.wait_ready(timeout):
             return False
         self.generation = generation
         return True
@@ -204,6 +209,11 @@ class _Worker:
 class WorkerPool:
     """Runs :class:`QueryJob`s in ``size`` worker processes with a per-query time limit.
 
+    Given a snapshot, the constructor returns once every worker has loaded it (and raises
+    ConfigError if one cannot). Given None, it returns at once: the workers start in the
+    background, load the first snapshot passed to :meth:`switch`, and :attr:`ready` turns
+    true once all of them have; queries sent meanwhile wait for a worker.
+
     ``run`` is blocking and thread-safe; at most ``size`` queries run at once, and a
     request that finds no free worker within ``queue_timeout`` seconds gets
     ``ServiceUnavailable``. A query still running after ``timeout`` seconds has its worker
@@ -212,7 +222,7 @@ class WorkerPool:
 
     def __init__(
         self,
-        snapshot: Snapshot,
+        snapshot: Snapshot | None,
         *,
         size: int,
         timeout: float,
@@ -224,36 +234,55 @@ class WorkerPool:
         self.size = size
         self.timeout = timeout
         self.queue_timeout = timeout if queue_timeout is None else queue_timeout
-        self._context = multiprocessing.get_context("spawn")
+        self._context = worker_context()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
+        self._snapshot_given = threading.Condition(self._lock)
         self._workers: set[_Worker] = set()
+        self._starters: list[threading.Thread] = []
         self._closed = False
+        self._starting = size  # workers of the first start not ready yet
         self.restarts = 0
         self.generation = 0
+        if snapshot is None:
+            for _ in range(size):
+                self._start_in_background(first=True)
+            return
         started = [self._spawn() for _ in range(size)]
-        for worker in started:
-            if not worker.wait_ready(START_TIMEOUT):
+        sent = [w is not None and w.send_snapshot(snapshot) for w in started]
+        for worker, ok in zip(started, sent, strict=True):
+            if worker is None or not ok or not worker.wait_ready(START_TIMEOUT):
                 self.close()
                 raise ConfigError("a query worker failed to start", where=str(snapshot.cache_dir))
+            worker.generation = self.generation
             self._idle.put(worker)
+        self._starting = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def switch(self, snapshot: Snapshot) -> None:
         """Serve ``snapshot`` from now on: a query that starts after this call runs on it
-        (each worker reloads before its next query); running queries finish on the old one."""
+        (each worker reloads before its next query); running queries finish on the old one.
+        The first snapshot of a pool started without one is loaded by every worker now."""
         with self._lock:
             self.snapshot = snapshot
             self.generation += 1
+            self._snapshot_given.notify_all()
 
-    def _spawn(self) -> _Worker:
+    @property
+    def ready(self) -> bool:
+        """Whether every worker of the first start has loaded a graph, and a worker lives."""
+        return self._starting == 0 and self.live_workers > 0
+
+    def _spawn(self) -> _Worker | None:
+        """A new worker process with no graph loaded; None once the pool is closed."""
+        worker = _Worker(self._context)
         with self._lock:
-            snapshot, generation = self.snapshot, self.generation
-        worker = _Worker(self._context, snapshot, generation)
-        with self._lock:
-            self._workers.add(worker)
-        return worker
+            if not self._closed:
+                self._workers.add(worker)
+                return worker
+        worker.kill()
+        return None
 
     def _discard(self, worker: _Worker) -> None:
         worker.kill()
@@ -264,13 +293,30 @@ class WorkerPool:
         """Kill ``worker`` and start a replacement in the background."""
         self._discard(worker)
         self.restarts += 1
-        threading.Thread(target=self._start_replacement, daemon=True).start()
+        self._start_in_background(first=False)
 
-    def _start_replacement(self) -> None:
-        """Start a worker on the current snapshot, trying again until one is ready: a
-        replacement that starts while writes keep arriving can find its snapshot already
-        deleted (only the last few versions are kept), and giving up would shrink the pool
-        for good, down to no worker at all."""
+    def _start_in_background(self, *, first: bool) -> None:
+        thread = threading.Thread(
+            target=self._start_worker, args=(first,), daemon=True, name="medkg-worker-start"
+        )
+        with self._lock:
+            self._starters = [t for t in self._starters if t.is_alive()]
+            self._starters.append(thread)
+        thread.start()
+
+    def _current(self) -> tuple[Snapshot, int] | None:
+        """The snapshot to serve and its generation, once there is one; None once closed."""
+        with self._snapshot_given:
+            self._snapshot_given.wait_for(lambda: self.snapshot is not None or self._closed)
+            if self._closed or self.snapshot is None:
+                return None
+            return self.snapshot, self.generation
+
+    def _start_worker(self, first: bool) -> None:
+        """Start a worker on the current snapshot (waiting for the first one), trying
+        again until one is ready: a worker that starts while writes keep arriving can find
+        its snapshot already deleted (only the last few versions are kept), and giving up
+        would shrink the pool for good, down to no worker at all."""
         delay = REPLACEMENT_RETRY_START
         worker: _Worker | None = None
         while not self._closed:
@@ -278,30 +324,41 @@ class WorkerPool:
                 if worker is not None:
                     self._discard(worker)
                 worker = self._spawn()
-                ready = worker.wait_ready(START_TIMEOUT)
-            else:  # started, but its snapshot was gone: hand it the current one
-                with self._lock:
-                    snapshot, generation = self.snapshot, self.generation
-                ready = worker.reload(snapshot, generation, START_TIMEOUT)
-            if self._closed:  # the pool shut down while the replacement started
+                if worker is None:  # the pool shut down
+                    return
+            current = self._current()
+            if current is None:
                 break
-            if ready:
+            # a worker started but not ready, or whose snapshot was gone: hand it the current
+            if worker.reload(*current, START_TIMEOUT) and not self._closed:
+                if first:
+                    with self._lock:
+                        self._starting -= 1
                 self._idle.put(worker)
                 return
-            log.warning("a replacement query worker could not load its snapshot; trying again")
+            if self._closed:  # the pool shut down while the worker started
+                break
+            log.warning("a query worker could not load its snapshot; trying again")
             time.sleep(delay)
             delay = min(delay * 2, REPLACEMENT_RETRY_MAX)
         if worker is not None:
             self._discard(worker)
 
     def close(self) -> None:
-        """Stop every worker (idle or busy)."""
-        self._closed = True
+        """Stop every worker (idle, busy or starting). Waits for the workers being started
+        to be stopped too: a process that exits right after (a server that failed to load
+        its graph) must not leave a half-started worker behind."""
         with self._lock:
+            self._closed = True
+            self._snapshot_given.notify_all()
             workers = list(self._workers)
             self._workers.clear()
+            starters = list(self._starters)
         for worker in workers:
             worker.stop()
+        for thread in starters:
+            if thread is not threading.current_thread():
+                thread.join(CLOSE_TIMEOUT)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -311,7 +368,7 @@ class WorkerPool:
 
     @property
     def live_workers(self) -> int:
-        """Worker processes alive now (busy or idle)."""
+        """Worker processes alive now (busy, idle or starting)."""
         with self._lock:
             return sum(1 for w in self._workers if w.alive)
 
@@ -336,6 +393,10 @@ class WorkerPool:
             try:
                 worker = self._idle.get(timeout=max(remaining, 0.0))
             except queue.Empty:
+                if self._starting:
+                    raise ServiceUnavailable(
+                        "the query workers are still starting; try again shortly"
+                    ) from None
                 raise ServiceUnavailable(
                     f"all {self.size} query workers are busy; try again shortly"
                 ) from None
@@ -344,6 +405,7 @@ class WorkerPool:
                 continue
             with self._lock:
                 snapshot, generation = self.snapshot, self.generation
+            assert snapshot is not None  # a worker is idle only once it loaded one
             if worker.generation == generation or worker.reload(
                 snapshot, generation, START_TIMEOUT
             ):

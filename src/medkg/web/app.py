@@ -48,6 +48,7 @@ from medkg.web.engine import (
     QueryEngine,
     WorkerReporting,
     build_engine,
+    start_workers,
     version_follower,
 )
 from medkg.web.exports import export_router
@@ -110,6 +111,7 @@ class Endpoint:
         self.version = Version(kg, summarize(kg))
 
 
+#: Triples per named graph, and in the default graph (the whole closure), of the store.
 def summarize(kg: KnowledgeGraph) -> DatasetSummary:
     graphs, default = kg.graph_sizes()
     return DatasetSummary(default, graphs)
@@ -160,7 +162,7 @@ def health_report(endpoint: Endpoint) -> dict[str, Any]:
     ready = True
     report: dict[str, Any] = {}
     if isinstance(engine, WorkerReporting):
-        ready = engine.live_workers > 0
+        ready = engine.ready
         report["workers"] = {
             "size": engine.size,
             "alive": engine.live_workers,
@@ -326,13 +328,21 @@ def create_app(
 ) -> FastAPI:
     """The endpoint app. With an update token it opens (and locks) the store directory for
     writes unless ``curator`` is given; otherwise it opens the knowledge graph unless ``kg``
-    is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given."""
-    curator = curator if curator is not None else open_curator(settings)
-    if curator is not None:
-        kg = curator.kg
-    kg = kg if kg is not None else KnowledgeGraph.open(settings)
-    install_sandbox(settings, kg)
-    engine = engine if engine is not None else build_engine(settings, kg)
+    is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given; its
+    worker processes are started first, to start while the graph loads, and the app is
+    returned before they are ready (``/health`` tells when; queries wait for them)."""
+    workers = start_workers(settings) if engine is None else None
+    try:
+        curator = curator if curator is not None else open_curator(settings)
+        if curator is not None:
+            kg = curator.kg
+        kg = kg if kg is not None else KnowledgeGraph.open(settings)
+        install_sandbox(settings, kg)
+        engine = engine if engine is not None else build_engine(settings, kg, workers)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     endpoint = Endpoint(settings, kg, engine, curator)
     if curator is not None:
         follower = version_follower(settings, engine)

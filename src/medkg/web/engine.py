@@ -10,9 +10,11 @@ worker counts (for ``/health``) and ``close()`` (at shutdown).
   thread cannot be stopped. Use worker processes in production.
 - :class:`~medkg.workers.WorkerPool` runs them in killable worker processes.
 
-:func:`build_engine` picks the engine ``medkg serve`` uses. After a write, the engine
-moves to the new version of the graph: :meth:`LocalEngine.follow` swaps the graph,
-:class:`SnapshotFollower` writes the new version's snapshot and switches the worker pool.
+:func:`build_engine` picks the engine ``medkg serve`` uses. The worker processes are
+started first, by :func:`start_workers` before the graph is loaded, so that they start
+while it loads. After a write, the engine moves to the new version of the graph:
+:meth:`LocalEngine.follow` swaps the graph, :class:`SnapshotFollower` writes the new
+version's snapshot and switches the worker pool.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ class WorkerReporting(Protocol):
     @property
     def restarts(self) -> int: ...
 
+    @property
+    def ready(self) -> bool: ...
+
 
 def _snapshot_dir(settings: Settings) -> Path:
     """Where the workers' snapshot lives: the closure cache, or a private temporary copy."""
@@ -121,15 +126,31 @@ def version_follower(
     """What moves ``engine`` to a new version after a write (None for other engines)."""
     if isinstance(engine, LocalEngine):
         return engine.follow
-    if isinstance(engine, WorkerPool):
+    if isinstance(engine, WorkerPool) and engine.snapshot is not None:
         return SnapshotFollower(engine, engine.snapshot.cache_dir)
     return None
 
 
-def build_engine(settings: Settings, kg: KnowledgeGraph) -> QueryEngine:
+def start_workers(settings: Settings) -> WorkerPool | None:
+    """The worker pool of ``settings`` (None for ``workers == 0``), started before the graph
+    is loaded: its workers start meanwhile and wait for :func:`build_engine` to hand them
+    the graph."""
+    if settings.workers == 0:
+        return None
+    return WorkerPool(None, size=settings.workers, timeout=settings.timeout)
+
+
+def build_engine(
+    settings: Settings, kg: KnowledgeGraph, workers: WorkerPool | None = None
+) -> QueryEngine:
     """The engine ``medkg serve`` uses: ``settings.workers`` killable worker processes, or
-    in-process execution for ``workers == 0``."""
+    in-process execution for ``workers == 0``. ``workers`` is a pool from
+    :func:`start_workers`, given ``kg``'s snapshot here and returned at once (its
+    workers may still be loading it); without one, a pool is started and waited for."""
     if settings.workers == 0:
         return LocalEngine(kg, timeout=settings.timeout)
     snapshot = write_snapshot(kg, _snapshot_dir(settings))
-    return WorkerPool(snapshot, size=settings.workers, timeout=settings.timeout)
+    if workers is None:
+        return WorkerPool(snapshot, size=settings.workers, timeout=settings.timeout)
+    workers.switch(snapshot)
+    return workers

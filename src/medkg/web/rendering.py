@@ -17,12 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import pyoxigraph as ox
-from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -31,6 +30,9 @@ from medkg import __version__
 from medkg.describe import Fact, PropertyGroup, SourceRef, TermView
 from medkg.labels import compact
 from medkg.namespaces import GRAPH_BASE, MKG, RES
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 #: No script, style, image or connection from anywhere but this server.
 CONTENT_SECURITY_POLICY = (
@@ -240,7 +242,12 @@ class Fragments:
         return _ASSERTED_BADGE
 
 
+@cache
 def _environment() -> Environment:
+    """The template environment, built on the first page served (jinja2 is imported then:
+    a server that only answers queries never needs it)."""
+    from jinja2 import Environment, PackageLoader
+
     env = Environment(
         loader=PackageLoader("medkg.web", "templates"),
         autoescape=True,
@@ -251,9 +258,6 @@ def _environment() -> Environment:
     env.filters["compact"] = compact
     env.globals["version"] = __version__
     return env
-
-
-_ENV = _environment()
 
 
 def render(
@@ -269,18 +273,22 @@ def render(
     ``fact_rows``)."""
     base = root_path(request)
     html = Fragments(base)
-    body = _ENV.get_template(template).render(
-        {
-            **context,
-            "base": base,
-            "href": html.href,
-            "explain_href": html.explain_href,
-            "term": html.term,
-            "terms": html.terms,
-            "sources": html.sources,
-            "status": html.status,
-            "fact_rows": html.fact_rows,
-        }
+    body = (
+        _environment()
+        .get_template(template)
+        .render(
+            {
+                **context,
+                "base": base,
+                "href": html.href,
+                "explain_href": html.explain_href,
+                "term": html.term,
+                "terms": html.terms,
+                "sources": html.sources,
+                "status": html.status,
+                "fact_rows": html.fact_rows,
+            }
+        )
     )
     return HTMLResponse(
         body, status_code=status_code, headers={**HTML_HEADERS, "Vary": "Accept", **(headers or {})}
