@@ -1,4 +1,4 @@
-"""``python -m bench --quick|--full`` (every part in sequence, the issue-6 targets),
+"""``python -m bench --quick|--scale|--full`` (every part in sequence, the issue-6 targets),
 ``python -m bench engines|reasoner [--quick|--smoke] [--out DIR] ...`` and
 ``python -m bench pages [--repeat N] [--out DIR] [--no-docs]``
 ``python -m bench load [--seconds N] [--readers N] [--out DIR]``
@@ -311,7 +311,7 @@ def reasoner_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
-    if given in (["--quick"], ["--full"]):
+    if given in (["--quick"], ["--scale"], ["--full"]):
         from bench import suite
 
         try:

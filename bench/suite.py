@@ -1,4 +1,5 @@
-"""``python -m bench --quick|--full``: every benchmark part in sequence, the issue-6 targets.
+"""``python -m bench --quick|--scale|--full``: every benchmark part in sequence, the issue-6
+targets. ``--scale`` is ``--quick`` plus LUBM(5) and the 10^6-triple growth point.
 
 Runs the engines, reasoner (full mode only; quick mode reuses the last
 ``bench/results/reasoner.json``), pages, start-up, throughput and growth benchmarks, writes
@@ -31,6 +32,15 @@ PLANS: dict[str, dict[str, Any]] = {
         "lubm_sizes": [1],
         "throughput_s": 3.0,
         "growth": [10_000, 100_000],
+    },
+    # quick plus the large sizes: LUBM(5) start-up and the 10^6-triple growth point
+    "scale": {
+        "engines": ["engines", "--smoke", "--out", str(report.RESULTS_DIR), "--no-docs"],
+        "reasoner": None,
+        "pages_repeat": 20,
+        "lubm_sizes": [1, 5],
+        "throughput_s": 3.0,
+        "growth": [10_000, 100_000, 1_000_000],
     },
     "full": {
         "engines": ["engines"],
@@ -74,7 +84,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     f"LUBM({size}) ready to serve from a cold start < {limit:g} s",
                     "not measured",
                     None,
-                    "full mode only",
+                    "`--scale` and `--full` modes only",
                 )
             )
             continue
