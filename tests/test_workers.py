@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -200,3 +201,15 @@ def test_closing_a_starting_pool_stops_its_workers() -> None:
     assert starting.live_workers == 0
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists(), "a worker of the closed pool still runs"
+
+
+def test_workers_ignore_ctrl_c(pool: WorkerPool) -> None:
+    """Ctrl-C signals the server's whole process group; the server stops its workers."""
+    _wait_for_workers(pool, 2)
+    pids = pool.worker_pids()
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)
+    time.sleep(0.3)
+    assert pool.worker_pids() == pids
+    for _ in range(4):
+        assert _is_true(pool.run(SIMPLE).body)

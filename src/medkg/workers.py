@@ -29,6 +29,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -122,6 +123,9 @@ def _load_and_report(
 def _worker_main(conn: Connection) -> None:
     """A worker process: answer jobs until told to stop. A ``Snapshot`` sent instead of a
     job (first, and again after each write) replaces the graph the jobs run on."""
+    # Ctrl-C reaches the whole process group: the server stops its workers itself (a None
+    # message, else a kill; a closed pipe if it dies), so a worker does not stop on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
     # the pool then sends the current one.
     kg: KnowledgeGraph | None = None
