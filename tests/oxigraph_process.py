@@ -4,7 +4,6 @@ extra) on 127.0.0.1 and a free port, and stop it."""
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from server_process import free_port
+from server_process import free_port, stop_process
 
 STARTUP_LIMIT = 30.0
 
@@ -70,9 +69,4 @@ def running_oxigraph(location: Path, *extra: str) -> Iterator[Oxigraph]:
             time.sleep(0.1)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process, 10)

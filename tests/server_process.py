@@ -64,13 +64,18 @@ def running_server(*args: str, env: dict[str, str] | None = None) -> Iterator[Ru
         _wait_ready(server)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
         log.unlink(missing_ok=True)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """SIGTERM, then SIGKILL if ``process`` has not exited within ``grace`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def _wait_ready(server: RunningServer) -> None:

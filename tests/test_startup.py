@@ -5,7 +5,6 @@ before that waits and is answered, never refused."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from medkg.config import Settings
 from medkg.store import KnowledgeGraph
 from medkg.web import create_app
 from medkg.workers import WorkerPool, write_snapshot
-from server_process import free_port
+from server_process import free_port, stop_process
 
 ASK = "ASK { res:ward mkg:partOf res:hospital }"
 JSON = {"Accept": "application/sparql-results+json"}
@@ -124,12 +123,7 @@ def test_served_queries_before_the_workers_are_ready_are_answered(tmp_path: Path
                 assert time.monotonic() < deadline, health
                 time.sleep(0.05)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
     assert set(statuses) == {200}, statuses
     assert health["workers"]["size"] == health["workers"]["alive"] == 2
 

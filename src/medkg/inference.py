@@ -306,15 +306,6 @@ class _NoiseFilter:
         return predicate in _TOP_CLASS_PREDICATES and self.nodes[o] in _TOP_CLASSES
 
 
-def infer(dataset: Dataset, rules: Sequence[Path], *, reasoner: Reasoner = Reasoner.FAST) -> Graph:
-    """Compute the inferred triples and store them as ``dataset``'s INFERRED_GRAPH."""
-    inferred = compute_inferred(dataset, rules, reasoner=reasoner)
-    target = dataset.graph(URIRef(INFERRED_GRAPH))
-    for triple in inferred:
-        target.add(triple)
-    return target
-
-
 def _package_version(name: str, fallback: str = "unknown") -> str:
     try:
         return version(name)

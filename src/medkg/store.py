@@ -271,7 +271,6 @@ class KnowledgeGraph:
         rules: Sequence[Path],
         key: str,
         from_cache: bool,
-        dataset: Dataset | None = None,
     ) -> None:
         self.store = store
         self.resources = resources
@@ -279,12 +278,10 @@ class KnowledgeGraph:
         self.rules = list(rules)
         self.cache_key = key
         self.from_cache = from_cache
-        if dataset is not None:
-            self.__dict__["dataset"] = dataset  # pre-fill the cached_property
 
     @classmethod
     def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:
-        """discover -> load -> infer (cached) -> mirror into pyoxigraph.
+        """discover -> load -> infer -> assemble the pyoxigraph store (cached).
 
         With ``settings.store_dir`` holding a store, its asserted state (base + journal, read
         without taking the store's lock) is used instead of the curated files."""
