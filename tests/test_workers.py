@@ -6,21 +6,33 @@ still fail if a runaway query is not stopped or blocks other queries.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import shutil
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from conftest import Bundled
-from medkg.errors import QuerySyntaxError, QueryTimeout, ServiceUnavailable
+from medkg.errors import ConfigError, QuerySyntaxError, QueryTimeout, ServiceUnavailable
 from medkg.execution import QueryJob
-from medkg.store import QueryKind
-from medkg.workers import Snapshot, WorkerPool, write_snapshot
+from medkg.store import KnowledgeGraph, QueryKind
+from medkg.web.engine import SnapshotFollower
+from medkg.workers import (
+    CLOSURE_SUFFIX,
+    Snapshot,
+    WorkerPool,
+    open_snapshot,
+    write_snapshot,
+)
+
+DEFAULT = ox.DefaultGraph()
 
 TIMEOUT = 2.0
 SIMPLE = QueryJob(
@@ -213,3 +225,65 @@ def test_workers_ignore_ctrl_c(pool: WorkerPool) -> None:
     assert pool.worker_pids() == pids
     for _ in range(4):
         assert _is_true(pool.run(SIMPLE).body)
+
+
+def test_a_snapshot_reopens_as_the_same_graph(bundled: Bundled, snapshot: Snapshot) -> None:
+    kg = open_snapshot(snapshot)
+    original = bundled.kg.store
+    # blank node labels are kept: the quads are equal as they are, not only up to renaming
+    assert set(kg.closure_store) == set(original.quads_for_pattern(None, None, None, DEFAULT))
+    assert set(kg.store) == set(original)
+    assert set(kg.named_graphs) == set(original.named_graphs())
+    assert any(isinstance(q.subject, ox.BlankNode) for q in kg.closure_store)
+
+
+def test_closure_queries_do_not_wait_for_the_whole_store(
+    bundled: Bundled, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    """A worker answers on the closure file alone; only queries that need named graphs
+    wait for the whole store (here unreadable, so they fail instead of hanging)."""
+    full, closure = snapshot.paths()
+    shutil.copy(closure, tmp_path / closure.name)
+    (tmp_path / full.name).write_text("not N-Quads\n")
+    kg = open_snapshot(dataclasses.replace(snapshot, cache_dir=tmp_path))
+    assert kg.query(SIMPLE.query).boolean is True
+    assert set(kg.graph_names()) == set(bundled.kg.graph_names())
+    with pytest.raises(ConfigError, match="snapshot unreadable"):
+        kg.query("ASK { GRAPH ?g { ?s ?p ?o } }")
+
+
+def test_a_missing_snapshot_is_reported(snapshot: Snapshot, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="missing or unreadable"):
+        open_snapshot(dataclasses.replace(snapshot, cache_dir=tmp_path))
+
+
+def test_the_follower_deletes_only_old_snapshots_it_wrote(bundled: Bundled, tmp_path: Path) -> None:
+    def version(key: str) -> KnowledgeGraph:
+        kg = bundled.kg
+        return KnowledgeGraph(
+            kg.store,
+            resources=kg.resources,
+            sources=kg.sources,
+            rules=kg.rules,
+            key=key,
+            from_cache=False,
+        )
+
+    directory = tmp_path / "snapshots"
+    kept = write_snapshot(version("earlier"), directory)
+    with WorkerPool(kept, size=1, timeout=TIMEOUT) as pool:
+        follow = SnapshotFollower(pool, directory)
+        keys = ["earlier", *(f"v{n}" for n in range(SnapshotFollower.KEEP + 2))]
+        for key in keys:
+            follow(version(key))
+        assert pool.run(SIMPLE).count is None  # an ASK, answered on the last version
+    present = {p.name for p in directory.iterdir()}
+    expected = {
+        name
+        for key in ["earlier", *keys[-SnapshotFollower.KEEP :]]
+        for name in (
+            f"{key}.nq",
+            f"{key}{CLOSURE_SUFFIX}",
+        )
+    }
+    assert present == expected

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -264,20 +265,37 @@ class KnowledgeGraph:
 
     def __init__(
         self,
-        store: ox.Store,
+        store: ox.Store | Future[ox.Store],
         *,
         resources: Resources,
         sources: Sequence[SourceFile],
         rules: Sequence[Path],
         key: str,
         from_cache: bool,
+        closure: ox.Store | None = None,
+        graphs: Sequence[OxNamedGraph] | None = None,
     ) -> None:
-        self.store = store
+        """``store`` may be still loading (a Future): :attr:`store` then waits for it, and
+        ``closure`` (the default graph alone, see :attr:`closure_store`) and ``graphs``
+        (its named graphs, the hidden asserted union among them) answer what they can
+        meanwhile: queries on the closure run before the whole store is there."""
+        self._store = store
         self.resources = resources
         self.sources = list(sources)
         self.rules = list(rules)
         self.cache_key = key
         self.from_cache = from_cache
+        if closure is not None:
+            self.__dict__["closure_store"] = closure
+        if graphs is not None:
+            self.__dict__["named_graphs"] = list(graphs)
+
+    @property
+    def store(self) -> ox.Store:
+        """The whole dataset (waits for it if it is still loading)."""
+        if isinstance(self._store, Future):
+            return self._store.result()
+        return self._store
 
     @classmethod
     def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:
@@ -363,9 +381,15 @@ class KnowledgeGraph:
         store.extend(self.store.quads_for_pattern(None, None, None, _DEFAULT))
         return store
 
+    @cached_property
+    def named_graphs(self) -> list[OxNamedGraph]:
+        """The store's named graphs, the hidden asserted union among them (the store is
+        never modified: a write makes a new KnowledgeGraph)."""
+        return list(self.store.named_graphs())
+
     def _visible_graphs(self) -> list[OxNamedGraph]:
         """The store's named graphs except the hidden asserted union."""
-        return [g for g in self.store.named_graphs() if g != _ASSERTED]
+        return [g for g in self.named_graphs if g != _ASSERTED]
 
     @cached_property
     def dataset(self) -> Dataset:
@@ -415,9 +439,10 @@ class KnowledgeGraph:
         groups of triple patterns are split for the planner (:func:`split_wide_groups`)."""
         refuse_service(sparql, source, allowed=service_allow)
         check_nesting(sparql, SAFE_NESTING)
-        store, named = self.store, list(dataset.named)
         if dataset.default == (_DEFAULT,) and not mentions_graph(sparql):
             store, named = self.closure_store, []  # the same default graph, twice as fast
+        else:
+            store, named = self.store, list(dataset.named)
         with query_errors(sparql, source):
             return store.query(
                 split_wide_groups(sparql),

@@ -32,6 +32,7 @@ import queue
 import signal
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -59,32 +60,99 @@ REPLACEMENT_RETRY_MAX = 5.0
 CLOSE_TIMEOUT = 30.0
 
 
+#: Suffix of a snapshot's closure file: the default graph alone (the whole closure), as
+#: N-Triples, beside the cache entry ``<key>.nq``.
+CLOSURE_SUFFIX = ".closure.nt"
+
+
 @dataclass(frozen=True)
 class Snapshot:
-    """What a worker needs to rebuild the closed knowledge graph without recomputing it."""
+    """What a worker needs to rebuild the closed knowledge graph without recomputing it:
+    the cache entry ``<key>.nq`` (every graph) and ``<key>.closure.nt`` (the default graph
+    alone), and the names of the named graphs."""
 
     cache_dir: Path
     key: str
     resources: Resources
     sources: tuple[SourceFile, ...]
     rules: tuple[Path, ...]
+    graphs: tuple[ox.NamedNode | ox.BlankNode, ...] = ()
+
+    def paths(self) -> tuple[Path, Path]:
+        """The files a snapshot is made of: every graph, and the closure alone."""
+        return snapshot_paths(self.cache_dir, self.key)
+
+
+def snapshot_paths(directory: Path, key: str) -> tuple[Path, Path]:
+    """The files of the snapshot of ``key`` in ``directory``: every graph (the closure
+    cache's entry), and the closure alone."""
+    return ClosureCache(directory).path_for(key), directory / f"{key}{CLOSURE_SUFFIX}"
 
 
 def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
     """Save ``kg``'s closed dataset under ``directory`` (unless already there)."""
     cache = ClosureCache(directory)
-    if not cache.path_for(kg.cache_key).is_file() and cache.save(kg.cache_key, kg.store) is None:
+    snapshot = Snapshot(
+        directory,
+        kg.cache_key,
+        kg.resources,
+        tuple(kg.sources),
+        tuple(kg.rules),
+        tuple(kg.named_graphs),
+    )
+    full, closure = snapshot.paths()
+    if not closure.is_file() and not _write_closure(kg, closure):
         raise ConfigError("cannot write the query workers' snapshot", where=str(directory))
-    return Snapshot(directory, kg.cache_key, kg.resources, tuple(kg.sources), tuple(kg.rules))
+    if not full.is_file() and cache.save(kg.cache_key, kg.store) is None:
+        raise ConfigError("cannot write the query workers' snapshot", where=str(directory))
+    return snapshot
+
+
+def _write_closure(kg: KnowledgeGraph, target: Path) -> bool:
+    """Write the default graph of ``kg`` to ``target`` atomically; False if not writable."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        kg.store.dump(tmp, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        return False
+    return True
+
+
+def _read_store(path: Path, fmt: ox.RdfFormat) -> ox.Store:
+    """A store with the quads of ``path`` (written by medkg: parsed leniently), blank node
+    labels kept (``Store.load`` would rename them)."""
+    store = ox.Store()
+    store.extend(ox.parse(path=path, format=fmt, lenient=True))
+    return store
 
 
 def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
-    """The knowledge graph a snapshot holds (used inside each worker)."""
-    store = ox.Store()
-    if not ClosureCache(snapshot.cache_dir).load_into(snapshot.key, store):
+    """The knowledge graph a snapshot holds (used inside each worker). It is ready to
+    answer queries on the closure once the closure file is read (about a third of the
+    quads); the whole store loads in a background thread, and queries that need it (named
+    graphs, the asserted or inferred graph alone) wait for it."""
+    full, closure_path = snapshot.paths()
+    try:
+        closure = _read_store(closure_path, ox.RdfFormat.N_TRIPLES)
+    except (SyntaxError, ValueError, OSError):
         raise ConfigError(
             "query worker snapshot missing or unreadable", where=str(snapshot.cache_dir)
-        )
+        ) from None
+    store: Future[ox.Store] = Future()
+
+    def load() -> None:
+        try:
+            store.set_result(_read_store(full, ox.RdfFormat.N_QUADS))
+        except (SyntaxError, ValueError, OSError):
+            store.set_exception(
+                ConfigError("query worker snapshot unreadable", where=str(snapshot.cache_dir))
+            )
+
+    threading.Thread(target=load, daemon=True, name="medkg-snapshot-load").start()
     return KnowledgeGraph(
         store,
         resources=snapshot.resources,
@@ -92,6 +160,8 @@ def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
         rules=snapshot.rules,
         key=snapshot.key,
         from_cache=True,
+        closure=closure,
+        graphs=snapshot.graphs,
     )
 
 
@@ -115,7 +185,6 @@ def _load_and_report(
     except ConfigError:
         conn.send(("stale", os.getpid()))
         return current
-    kg.closure_store  # noqa: B018  # built before the first query, not during it
     conn.send(("ready", os.getpid()))
     return kg
 

@@ -33,7 +33,7 @@ from medkg.errors import QueryTimeout
 from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.store import KnowledgeGraph
 from medkg.threads import call_with_large_stack
-from medkg.workers import WorkerPool, write_snapshot
+from medkg.workers import WorkerPool, snapshot_paths, write_snapshot
 
 
 class QueryEngine(Protocol):
@@ -107,17 +107,17 @@ class SnapshotFollower:
     def __init__(self, pool: WorkerPool, directory: Path) -> None:
         self.pool = pool
         self.directory = directory
-        self._written: deque[Path] = deque()
+        self._written: deque[tuple[Path, ...]] = deque()
 
     def __call__(self, kg: KnowledgeGraph) -> None:
-        target = self.directory / f"{kg.cache_key}.nq"
-        existed = target.is_file()
-        self.pool.switch(write_snapshot(kg, self.directory))
-        if not existed:
-            self._written.append(target)
+        existing = {p for p in snapshot_paths(self.directory, kg.cache_key) if p.is_file()}
+        snapshot = write_snapshot(kg, self.directory)
+        self.pool.switch(snapshot)
+        self._written.append(tuple(p for p in snapshot.paths() if p not in existing))
         while len(self._written) > self.KEEP:
-            with contextlib.suppress(OSError):
-                self._written.popleft().unlink(missing_ok=True)
+            for path in self._written.popleft():
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
 
 
 def version_follower(
