@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
+import threading
 import xml.etree.ElementTree as ET
 
 import pyoxigraph as ox
@@ -12,7 +14,7 @@ import rdflib
 from medkg.errors import QuerySyntaxError, UnknownFormatError
 from medkg.formats import RdfSyntax, ResultFormat
 from medkg.namespaces import INFERRED_GRAPH, ONTOLOGY_GRAPH
-from medkg.store import GraphMode, KnowledgeGraph, QueryKind, refuse_service
+from medkg.store import GraphMode, KnowledgeGraph, QueryKind, collector_paused, refuse_service
 
 PART_OF = "SELECT ?x WHERE { res:ward mkg:partOf ?x } ORDER BY ?x"
 
@@ -201,3 +203,31 @@ def test_default_graph_queries_run_on_the_closure_store(kg: KnowledgeGraph) -> N
     # With GRAPH the named graphs are needed, and found.
     graphs = kg.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows
     assert len(graphs) >= 3
+
+
+def test_the_collector_is_paused_while_building_and_restored_after() -> None:
+    assert gc.isenabled()
+    inner_started, outer_may_end = threading.Event(), threading.Event()
+
+    def other_block() -> None:
+        with collector_paused():
+            inner_started.set()
+            outer_may_end.wait(10)
+
+    thread = threading.Thread(target=other_block)
+    with collector_paused():
+        assert not gc.isenabled()
+        thread.start()
+        inner_started.wait(10)
+    assert not gc.isenabled(), "another build is still running"
+    outer_may_end.set()
+    thread.join(10)
+    assert gc.isenabled()
+
+    gc.disable()  # a program that turned it off itself keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

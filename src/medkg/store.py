@@ -18,8 +18,10 @@ never lets a query reach the network.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
+import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -236,9 +238,38 @@ def assemble(asserted: Iterable[ox.Quad], inferred: Iterable[ox.Triple]) -> ox.S
     return store
 
 
+_paused_lock = threading.Lock()
+_paused = 0  # blocks inside collector_paused now
+_was_enabled = True  # whether the collector was on when the first of them started
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (reference counting still frees
+    what the block drops). Loading and inference allocate millions of small objects and
+    free almost none of them, so each collection scans them all again for nothing: on
+    10^6 triples that made loading and inference about a quarter slower. Nested and
+    concurrent blocks are fine; the collector is back on when the last one ends (if it
+    was on before the first)."""
+    global _paused, _was_enabled
+    with _paused_lock:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+        _paused += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
+
+
 def _close(asserted: Sequence[ox.Quad], rules: Sequence[Path], reasoner: Reasoner) -> ox.Store:
     """Infer from the ``asserted`` quads and :func:`assemble` the store."""
-    return assemble(asserted, infer_triples(asserted, rules, reasoner=reasoner))
+    with collector_paused():
+        return assemble(asserted, infer_triples(asserted, rules, reasoner=reasoner))
 
 
 def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
@@ -323,7 +354,8 @@ class KnowledgeGraph:
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
-        store = _close(load_quads(sources), rules, settings.reasoner)
+        with collector_paused():
+            store = _close(load_quads(sources), rules, settings.reasoner)
         if settings.use_cache:
             cache.save(key, store)
         return cls(store, from_cache=False, **common)  # type: ignore[arg-type]
