@@ -6,9 +6,11 @@ block every request behind it. So each query runs in a worker process, and a que
 overruns is stopped by killing its worker. The caller gets ``QueryTimeout`` before any
 result byte was sent, and a fresh worker takes the dead one's place in the background.
 
-Each worker rebuilds the closed knowledge graph from a *snapshot*: the N-Quads cache entry
-of :mod:`medkg.cache`, sent to it over its pipe. Loading it takes well under a second for
-the seed graph, and nothing is recomputed. Workers are forked from a fork server that
+Each worker rebuilds the closed knowledge graph from a *snapshot* sent to it over its pipe:
+the N-Quads cache entry of :mod:`medkg.cache` (every graph) and the default graph alone
+(the closure, about a third of the quads). A worker reports ready once it has read the
+closure, which answers most queries; the whole store loads in a background thread, and a
+query that needs named graphs waits for it. Nothing is recomputed. Workers are forked from a fork server that
 imported this module once (:mod:`medkg.processes`; spawned where there is none), so a
 worker starts in milliseconds and never inherits the server's threads or locks. A pool can
 be started before the graph is loaded; its workers then wait for the first snapshot.
