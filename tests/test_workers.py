@@ -237,11 +237,11 @@ def test_a_snapshot_reopens_as_the_same_graph(bundled: Bundled, snapshot: Snapsh
     assert any(isinstance(q.subject, ox.BlankNode) for q in kg.closure_store)
 
 
-def test_closure_queries_do_not_wait_for_the_whole_store(
+def test_closure_queries_do_not_read_the_whole_store(
     bundled: Bundled, snapshot: Snapshot, tmp_path: Path
 ) -> None:
     """A worker answers on the closure file alone; only queries that need named graphs
-    wait for the whole store (here unreadable, so they fail instead of hanging)."""
+    read the whole store (here unreadable, so they fail with a clear error)."""
     full, closure = snapshot.paths()
     shutil.copy(closure, tmp_path / closure.name)
     (tmp_path / full.name).write_text("not N-Quads\n")

@@ -22,8 +22,7 @@ import gc
 import hashlib
 import re
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -296,7 +295,7 @@ class KnowledgeGraph:
 
     def __init__(
         self,
-        store: ox.Store | Future[ox.Store],
+        store: ox.Store | Callable[[], ox.Store],
         *,
         resources: Resources,
         sources: Sequence[SourceFile],
@@ -306,11 +305,12 @@ class KnowledgeGraph:
         closure: ox.Store | None = None,
         graphs: Sequence[OxNamedGraph] | None = None,
     ) -> None:
-        """``store`` may be still loading (a Future): :attr:`store` then waits for it, and
-        ``closure`` (the default graph alone, see :attr:`closure_store`) and ``graphs``
-        (its named graphs, the hidden asserted union among them) answer what they can
-        meanwhile: queries on the closure run before the whole store is there."""
+        """``store`` may be a function that loads it: it is then called on first use of
+        :attr:`store`, and ``closure`` (the default graph alone, see :attr:`closure_store`)
+        and ``graphs`` (its named graphs, the hidden asserted union among them) answer
+        what they can without it: queries on the closure never load the whole store."""
         self._store = store
+        self._store_lock = threading.Lock()
         self.resources = resources
         self.sources = list(sources)
         self.rules = list(rules)
@@ -323,10 +323,14 @@ class KnowledgeGraph:
 
     @property
     def store(self) -> ox.Store:
-        """The whole dataset (waits for it if it is still loading)."""
-        if isinstance(self._store, Future):
-            return self._store.result()
-        return self._store
+        """The whole dataset (loaded now if it is not yet)."""
+        store = self._store
+        if isinstance(store, ox.Store):
+            return store
+        with self._store_lock:
+            if not isinstance(self._store, ox.Store):
+                self._store = store()
+            return self._store
 
     @classmethod
     def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:

@@ -9,6 +9,7 @@ virtual memory: only the pages a call touches are ever committed.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -44,3 +45,37 @@ def call_with_large_stack(fn: Callable[[*Ts], T], *args: *Ts, timeout: float | N
         finally:
             threading.stack_size(previous)
     return future.result(timeout)
+
+
+class LargeStackThread:
+    """One long-lived daemon thread with a large stack that runs calls one at a time, for
+    a caller that runs many of them in sequence (a query worker): starting a thread per
+    call costs more than a small query."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        thread = threading.Thread(target=self._serve, name="medkg-query", daemon=True)
+        with _STACK_SIZE_LOCK:
+            previous = threading.stack_size(LARGE_STACK_BYTES)
+            try:
+                thread.start()
+            finally:
+                threading.stack_size(previous)
+
+    def _serve(self) -> None:
+        while True:
+            self._calls.get()()
+
+    def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """``fn(*args)`` on the thread (waiting for the calls before it); its result or
+        its exception."""
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed over to the caller, who re-raises it
+                future.set_exception(exc)
+
+        self._calls.put(run)
+        return future.result()

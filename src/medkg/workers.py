@@ -9,8 +9,9 @@ result byte was sent, and a fresh worker takes the dead one's place in the backg
 Each worker rebuilds the closed knowledge graph from a *snapshot* sent to it over its pipe:
 the N-Quads cache entry of :mod:`medkg.cache` (every graph) and the default graph alone
 (the closure, about a third of the quads). A worker reports ready once it has read the
-closure, which answers most queries; the whole store loads in a background thread, and a
-query that needs named graphs waits for it. Nothing is recomputed. Workers are forked from a fork server that
+closure, which answers every query on the default graph; the whole store is read on the
+first query that needs named graphs (a worker that never gets one never holds it).
+Nothing is recomputed. Workers are forked from a fork server that
 imported this module once (:mod:`medkg.processes`; spawned where there is none), so a
 worker starts in milliseconds and never inherits the server's threads or locks. A pool can
 be started before the graph is loaded; its workers then wait for the first snapshot.
@@ -34,7 +35,6 @@ import queue
 import signal
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -49,7 +49,7 @@ from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.loading import SourceFile
 from medkg.processes import WorkerContext, worker_context
 from medkg.store import KnowledgeGraph
-from medkg.threads import call_with_large_stack
+from medkg.threads import LargeStackThread
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +133,10 @@ def _read_store(path: Path, fmt: ox.RdfFormat) -> ox.Store:
 
 
 def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
-    """The knowledge graph a snapshot holds (used inside each worker). It is ready to
-    answer queries on the closure once the closure file is read (about a third of the
-    quads); the whole store loads in a background thread, and queries that need it (named
-    graphs, the asserted or inferred graph alone) wait for it."""
+    """The knowledge graph a snapshot holds (used inside each worker). It reads the closure
+    file (about a third of the quads), which answers every query on the default graph; the
+    whole store is read on the first query that needs it (named graphs, the asserted or
+    the inferred graph alone)."""
     full, closure_path = snapshot.paths()
     try:
         closure = _read_store(closure_path, ox.RdfFormat.N_TRIPLES)
@@ -144,19 +144,17 @@ def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
         raise ConfigError(
             "query worker snapshot missing or unreadable", where=str(snapshot.cache_dir)
         ) from None
-    store: Future[ox.Store] = Future()
 
-    def load() -> None:
+    def load() -> ox.Store:
         try:
-            store.set_result(_read_store(full, ox.RdfFormat.N_QUADS))
+            return _read_store(full, ox.RdfFormat.N_QUADS)
         except (SyntaxError, ValueError, OSError):
-            store.set_exception(
-                ConfigError("query worker snapshot unreadable", where=str(snapshot.cache_dir))
-            )
+            raise ConfigError(
+                "query worker snapshot unreadable", where=str(snapshot.cache_dir)
+            ) from None
 
-    threading.Thread(target=load, daemon=True, name="medkg-snapshot-load").start()
     return KnowledgeGraph(
-        store,
+        load,
         resources=snapshot.resources,
         sources=snapshot.sources,
         rules=snapshot.rules,
@@ -200,6 +198,7 @@ def _worker_main(conn: Connection) -> None:
     # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
     # the pool then sends the current one.
     kg: KnowledgeGraph | None = None
+    runner = LargeStackThread()
     while True:
         try:
             job = conn.recv()
@@ -215,7 +214,7 @@ def _worker_main(conn: Connection) -> None:
             continue
         try:
             # A large stack: pyoxigraph recurses on long chains in the query text.
-            conn.send(("ok", call_with_large_stack(execute, kg, job)))
+            conn.send(("ok", runner.call(execute, kg, job)))
         except MedkgError as exc:
             conn.send(("error", _portable(exc)))
         except Exception as exc:  # a defect in execute: report it, keep the worker alive
