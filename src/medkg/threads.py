@@ -37,14 +37,19 @@ def call_with_large_stack(fn: Callable[[*Ts], T], *args: *Ts, timeout: float | N
         except BaseException as exc:  # handed over to the caller, who re-raises it
             future.set_exception(exc)
 
-    thread = threading.Thread(target=target, name="medkg-query", daemon=True)
+    _start_large(threading.Thread(target=target, name="medkg-query", daemon=True))
+    return future.result(timeout)
+
+
+def _start_large(thread: threading.Thread) -> None:
+    """Start ``thread`` with a LARGE_STACK_BYTES stack (the setting is process-wide, so it
+    is put back at once, under a lock)."""
     with _STACK_SIZE_LOCK:
         previous = threading.stack_size(LARGE_STACK_BYTES)
         try:
             thread.start()
         finally:
             threading.stack_size(previous)
-    return future.result(timeout)
 
 
 class LargeStackThread:
@@ -54,13 +59,7 @@ class LargeStackThread:
 
     def __init__(self) -> None:
         self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        thread = threading.Thread(target=self._serve, name="medkg-query", daemon=True)
-        with _STACK_SIZE_LOCK:
-            previous = threading.stack_size(LARGE_STACK_BYTES)
-            try:
-                thread.start()
-            finally:
-                threading.stack_size(previous)
+        _start_large(threading.Thread(target=self._serve, name="medkg-query", daemon=True))
 
     def _serve(self) -> None:
         while True:
