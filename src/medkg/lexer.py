@@ -20,7 +20,7 @@ tokens rest three checks:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -364,3 +364,68 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
         )
         rewritten = rewritten[: start + 1] + " " + subqueries + " " + rewritten[end:]
     return rewritten
+
+
+# --------------------------------------------------------------------------------------------
+# Join order hints
+
+
+def _has_comment(text: str) -> bool:
+    return "#" in text and any(t.kind == "comment" for t in tokens(text))
+
+
+def reorder_flat_groups(sparql: str, key: Callable[[str], float], most: int = WIDE_GROUP) -> str:
+    """``sparql`` with the triple patterns of every group that holds only triple patterns
+    (as :func:`split_wide_groups` finds them, at most ``most`` of them) sorted by ``key``
+    (stable: equal keys keep their order), ``;`` lists written out.
+
+    The same solutions: a basic graph pattern is a set of triple patterns, and its
+    solutions do not depend on the order they are written in (only the order in which
+    solutions come out may change, which SPARQL leaves open without ORDER BY). Groups
+    with comments are left alone (a comment would swallow the text joined after it).
+    """
+    if "{" not in sparql:
+        return sparql
+    rewritten = sparql
+    for start, end, separators in sorted(_flat_groups(sparql), reverse=True):
+        body = sparql[start + 1 : end]
+        patterns = _patterns(body, separators, start + 1)
+        if len(patterns) < 2 or len(patterns) > most or _has_comment(body):
+            continue
+        ordered = sorted(patterns, key=key)
+        if ordered == patterns:
+            continue
+        rewritten = rewritten[: start + 1] + " " + " . ".join(ordered) + " " + rewritten[end:]
+    return rewritten
+
+
+def pattern_terms(pattern: str) -> list[str]:
+    """The significant tokens of one triple pattern (as :func:`reorder_flat_groups` passes
+    it to its key): terms, and any other punctuation (paths, object lists, datatypes)."""
+    return [
+        m.group() for m in _BGP_TOKENS.finditer(pattern) if m.lastgroup not in ("space", "comment")
+    ]
+
+
+def declared_prefixes(sparql: str, prefixes: Mapping[str, str]) -> dict[str, str]:
+    """``prefixes`` updated with the query's own ``PREFIX`` declarations (absolute
+    namespaces only: a prefix declared with a relative one, which ``BASE`` resolves, is
+    left out)."""
+    declared = dict(prefixes)
+    if "prefix" not in sparql.lower():
+        return declared
+    after_keyword = False  # the previous token was PREFIX
+    pending: str | None = None  # the prefix whose namespace comes next
+    for token in tokens(sparql):
+        if token.kind == "comment":
+            continue
+        if pending is not None:
+            if token.kind == "iri" and ":" in token.text:
+                declared[pending] = token.text[1:-1]
+            else:
+                declared.pop(pending, None)  # relative: unknown here
+            pending = None
+        elif after_keyword and token.kind == "pname" and token.text.endswith(":"):
+            pending = token.text[:-1]
+        after_keyword = token.kind == "word" and token.text.upper() == "PREFIX"
+    return declared

@@ -46,6 +46,7 @@ from medkg.lexer import (
 )
 from medkg.loading import SourceFile, discover, discover_rules, load_quads
 from medkg.namespaces import ASSERTED_GRAPH, INFERRED_GRAPH, PREFIXES
+from medkg.planning import Planner
 from medkg.results import write_boolean, write_solutions
 from medkg.storage import StoreDirectory
 from medkg.terms import OxTerm, to_rdflib, triples_to_rdflib
@@ -418,6 +419,11 @@ class KnowledgeGraph:
         return store
 
     @cached_property
+    def planner(self) -> Planner:
+        """The join-order hints of this version (its cardinalities, measured once)."""
+        return Planner(self.closure_store)
+
+    @cached_property
     def named_graphs(self) -> list[OxNamedGraph]:
         """The store's named graphs, the hidden asserted union among them (the store is
         never modified: a write makes a new KnowledgeGraph)."""
@@ -469,19 +475,35 @@ class KnowledgeGraph:
         base_iri: str | None = None,
         source: str | Path | None = None,
         service_allow: Collection[str] = (),
+        ordered: bool = True,
     ) -> OxQueryResult:
         """Start a query on ``dataset``; the result is lazy (iterate it inside
-        :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing; very wide
-        groups of triple patterns are split for the planner (:func:`split_wide_groups`)."""
+        :func:`query_errors`). Refuses SERVICE and over-deep nesting before parsing; groups
+        of triple patterns are written in order of their estimated size
+        (:mod:`medkg.planning`; not with ``ordered=False``) and very wide ones split for
+        pyoxigraph's planner (:func:`split_wide_groups`)."""
         refuse_service(sparql, source, allowed=service_allow)
         check_nesting(sparql, SAFE_NESTING)
         if dataset.default == (_DEFAULT,) and not mentions_graph(sparql):
             store, named = self.closure_store, []  # the same default graph, twice as fast
         else:
             store, named = self.store, list(dataset.named)
+        planned = self.planner.order(sparql) if ordered else sparql
         with query_errors(sparql, source):
+            try:
+                return store.query(
+                    split_wide_groups(planned),
+                    prefixes=PREFIXES,
+                    base_iri=base_iri,
+                    default_graph=list(dataset.default),
+                    named_graphs=named,
+                )
+            except SyntaxError:
+                if planned is sparql:
+                    raise
+            # the error again, from the text as written (its line and column)
             return store.query(
-                split_wide_groups(sparql),
+                sparql,
                 prefixes=PREFIXES,
                 base_iri=base_iri,
                 default_graph=list(dataset.default),

@@ -185,6 +185,7 @@ def _load_and_report(
     except ConfigError:
         conn.send(("stale", os.getpid()))
         return current
+    kg.planner.start()  # the join-order hints, measured while the worker is idle
     conn.send(("ready", os.getpid()))
     return kg
 
