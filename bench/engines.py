@@ -486,8 +486,8 @@ DESCRIPTIONS = {
     "row cap. Each query is POSTed (`query=`, Accept: SPARQL JSON) over one persistent "
     "connection and timed from sending the request to having the whole response body; the "
     "count is the number of bindings in the parsed JSON (parsing not timed). A non-200 or "
-    "truncated answer is an error. It takes turns with the engines above, run by run; its "
-    "server's CPU time is not counted as other work.",
+    "truncated answer is an error. It takes turns, run by run, with every other engine but "
+    "rdflib; its server's CPU time is not counted as other work.",
     PYOXIGRAPH: "pyoxigraph Store.query on the same store with the same default graph "
     "(the whole closure); solutions counted as they stream.",
     PYOXIGRAPH_FLAT: "pyoxigraph Store.query on a separate store holding the same closure "
