@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     size.add_argument(
         "--smoke",
         action="store_true",
-        help="medkg's path only, 1 repeat, counts checked; writes results only with --out",
+        help="medkg's path only, 1 repeat, counts checked; writes results only with --out "
+        "(with --engines medkg,medkg-sparql it checks /sparql too: about 10 s more, as the "
+        "server computes its own closure when its cache is empty, as in CI)",
     )
     engines.add_argument(
         "--engines",
