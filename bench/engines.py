@@ -2,6 +2,14 @@
 
 - ``medkg``: medkg's own query path, ``KnowledgeGraph.query`` (SERVICE guard, nesting
   check, pyoxigraph on the ALL-mode dataset, the result materialized as ``QueryResult``).
+- ``medkg-sparql``: medkg's SPARQL endpoint, a real ``medkg serve`` process on 127.0.0.1
+  serving the same LUBM files (``--data``; its closure cached under ``bench/.cache/serve``)
+  with its default query worker processes, the per-client limits off, a generous time
+  limit and a row cap far above the largest answer. Each query is POSTed (``query=``,
+  Accept: SPARQL JSON) through one persistent HTTP connection, timed from sending the
+  request to having the whole response body; the answer count is the number of bindings
+  in the parsed JSON (parsing is not timed). A non-200 answer or one marked truncated
+  (``MEDKG-Result-Truncated``) is an error, never a count.
 - ``pyoxigraph``: ``Store.query`` on the very same store and dataset (the store's default
   graph plus the inferred graph), solutions counted as they stream.
 - ``pyoxigraph-flat``: ``Store.query`` on a second store holding the same closure in its
@@ -11,8 +19,10 @@
   the time limit.
 
 Every query is run once cold, then ``repeat`` more times; the median of those is reported.
-Every run is timed from the query text to the last solution. The in-process engines take
-turns run by run, so that other work on the machine slows them alike.
+Every run is timed from the query text to the last solution (for ``/sparql``, to the last
+byte of the answer). All engines but rdflib take turns run by run, ``/sparql`` included
+(this process waits while the server works), so that other work on the machine slows them
+alike; the server's own CPU time is counted as the measurement's, not as other work.
 """
 
 from __future__ import annotations
@@ -20,16 +30,21 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import statistics
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from multiprocessing.connection import Connection
+from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 from rdflib import Graph
 
-from bench.lubm import Log, LubmQuery
+from bench import serving
+from bench.lubm import CACHE_DIR, BenchError, Log, LubmFiles, LubmQuery
 from bench.machine import CpuSample, other_cpu_share
 from medkg.store import GraphMode, KnowledgeGraph
 
@@ -136,9 +151,22 @@ class EngineResult:
 
 
 # --------------------------------------------------------------------------------------------
-# In-process engines
+# Engines run from this process, in turns
 
-Runner = Callable[[str], int]  # query text -> number of solutions
+Counter = Callable[[str], int]  # query text -> number of solutions
+Runner = Callable[[str], tuple[float, int]]  # query text -> (seconds, number of solutions)
+
+
+def timed_whole(count: Counter) -> Runner:
+    """A runner timing the whole ``count`` call, after a collection of garbage."""
+
+    def run(text: str) -> tuple[float, int]:
+        gc.collect()
+        start = time.perf_counter()
+        solutions = count(text)
+        return time.perf_counter() - start, solutions
+
+    return run
 
 
 def medkg_runner(kg: KnowledgeGraph) -> Runner:
@@ -146,7 +174,7 @@ def medkg_runner(kg: KnowledgeGraph) -> Runner:
         result = kg.query(text, mode=GraphMode.ALL)
         return len(result.rows)
 
-    return run
+    return timed_whole(run)
 
 
 def closure_dataset() -> list[ox.NamedNode | ox.DefaultGraph]:
@@ -163,7 +191,7 @@ def pyoxigraph_runner(store: ox.Store) -> Runner:
         assert isinstance(solutions, ox.QuerySolutions)
         return sum(1 for _ in solutions)
 
-    return run
+    return timed_whole(run)
 
 
 def flat_store(store: ox.Store) -> ox.Store:
@@ -184,14 +212,7 @@ def flat_runner(store: ox.Store) -> Runner:
         assert isinstance(solutions, ox.QuerySolutions)
         return sum(1 for _ in solutions)
 
-    return run
-
-
-def _timed(run: Runner, text: str) -> tuple[float, int]:
-    gc.collect()
-    start = time.perf_counter()
-    count = run(text)
-    return time.perf_counter() - start, count
+    return timed_whole(run)
 
 
 @dataclass
@@ -207,7 +228,7 @@ class _Progress:
         if self.error is not None:
             return
         try:
-            elapsed, count = _timed(run, text)
+            elapsed, count = run(text)
         except Exception as exc:  # report it, keep measuring the others
             self.error = f"{type(exc).__name__}: {exc}"
             return
@@ -229,7 +250,7 @@ class _Progress:
         )
 
 
-def measure_in_process(
+def measure_in_turns(
     runners: Mapping[str, Runner], query: LubmQuery, repeat: int
 ) -> dict[str, QueryMeasurement]:
     """A cold run of ``query`` on each engine, then ``repeat`` rounds of one timed run per
@@ -239,6 +260,121 @@ def measure_in_process(
         for key, run in runners.items():
             progress[key].step(run, query.text)
     return {key: p.measurement(query) for key, p in progress.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# medkg's /sparql endpoint, a real server process
+
+SPARQL_JSON = "application/sparql-results+json"
+#: medkg's response header marking an answer cut at the row or byte cap, and the one
+#: giving the cap (``medkg.web.app``; a test checks they agree).
+TRUNCATED_HEADER = "MEDKG-Result-Truncated"
+LIMIT_HEADER = "MEDKG-Result-Limit"
+#: The server's row cap (``--max-rows``, default 100,000): far above the largest LUBM(1)
+#: answer (7,790 rows); a truncated answer is an error anyway.
+SPARQL_MAX_ROWS = 1_000_000
+#: The server's time limit per query (``--timeout``): generous, no LUBM(1) query nears it.
+SPARQL_TIMEOUT_S = 300.0
+#: The client waits this much longer than the server's limit before giving up.
+SPARQL_CLIENT_GRACE_S = 30.0
+#: Per-client fairness off: one client sending queries back to back must not be throttled.
+NO_CLIENT_LIMITS = {"MEDKG_CLIENT_RATE": "0", "MEDKG_CLIENT_CONCURRENCY": "0"}
+#: The server's closure cache (its key differs from the bench's own: the server also runs
+#: medkg's CONSTRUCT rules), kept between runs like the bench's.
+SERVE_CACHE_DIR = CACHE_DIR / "serve"
+
+
+class SparqlAnswerError(Exception):
+    """An answer from /sparql that gives no count: an HTTP error, a truncated answer, or
+    a body that is not a SPARQL JSON SELECT result."""
+
+
+def count_bindings(response: httpx.Response) -> int:
+    """The number of solutions in a complete SPARQL JSON SELECT answer."""
+    if response.status_code != 200:
+        raise SparqlAnswerError(f"HTTP {response.status_code}: {response.text[:300]}")
+    if response.headers.get(TRUNCATED_HEADER, "").lower() == "true":
+        limit = response.headers.get(LIMIT_HEADER, "?")
+        raise SparqlAnswerError(f"answer truncated by the server (row cap {limit})")
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    if media_type != SPARQL_JSON:
+        raise SparqlAnswerError(f"answer in {media_type or 'no media type'}, not {SPARQL_JSON}")
+    document = response.json()
+    results = document.get("results") if isinstance(document, dict) else None
+    bindings = results.get("bindings") if isinstance(results, dict) else None
+    if not isinstance(bindings, list):
+        raise SparqlAnswerError("not a SELECT answer: no results.bindings list")
+    return len(bindings)
+
+
+def sparql_runner(client: httpx.Client, url: str) -> Runner:
+    """POST each query to ``url``; timed from sending to having the whole body."""
+
+    def run(text: str) -> tuple[float, int]:
+        gc.collect()
+        start = time.perf_counter()
+        response = client.post(url, data={"query": text}, headers={"Accept": SPARQL_JSON})
+        elapsed = time.perf_counter() - start  # httpx has read the whole body by now
+        return elapsed, count_bindings(response)
+
+    return run
+
+
+def serve_args(data: Sequence[Path], cache_dir: Path) -> list[str]:
+    """``medkg serve`` flags for serving ``data`` (its default query workers)."""
+    flags = [flag for path in data for flag in ("--data", str(path))]
+    return [
+        *flags,
+        "--cache-dir",
+        str(cache_dir),
+        "--timeout",
+        f"{SPARQL_TIMEOUT_S:g}",
+        "--max-rows",
+        str(SPARQL_MAX_ROWS),
+        "--log-level",
+        "warning",
+    ]
+
+
+@dataclass(frozen=True)
+class SparqlEndpoint:
+    """A started ``medkg serve``: its runner, its start-up time and its process."""
+
+    runner: Runner
+    ready_s: float
+    pid: int  # of the process tree holding the server and its workers
+
+
+def _log_tail(directory: Path, lines: int = 20) -> str:
+    logs = sorted(directory.glob("medkg-*.log"))
+    if not logs:
+        return ""
+    text = logs[-1].read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return "\n".join(text[-lines:])
+
+
+@contextmanager
+def sparql_endpoint(args: Sequence[str]) -> Iterator[SparqlEndpoint]:
+    """``medkg serve ARGS`` on 127.0.0.1 (a free port), per-client limits off; stopped
+    on exit."""
+    timeout = httpx.Timeout(SPARQL_TIMEOUT_S + SPARQL_CLIENT_GRACE_S, connect=10.0)
+    with tempfile.TemporaryDirectory(prefix="medkg-bench-") as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        try:
+            server, ready_s = stack.enter_context(
+                serving.medkg_server(args, work, env=NO_CLIENT_LIMITS)
+            )
+        except BenchError as exc:
+            raise BenchError(f"medkg serve did not start: {exc}\n{_log_tail(work)}") from exc
+        client = stack.enter_context(httpx.Client(timeout=timeout))
+        yield SparqlEndpoint(
+            sparql_runner(client, f"{server.base}/sparql"), ready_s, server.process.pid
+        )
+
+
+def lubm_sparql_endpoint(files: LubmFiles) -> AbstractContextManager[SparqlEndpoint]:
+    """:func:`sparql_endpoint` serving LUBM(1) (the ontology and the data)."""
+    return sparql_endpoint(serve_args(serving.lubm_files(files, 1), SERVE_CACHE_DIR))
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,7 +403,7 @@ def _rdflib_child(graph: Graph, text: str, runs: int, conn: Connection) -> None:
 def measure_rdflib(
     graph: Graph, query: LubmQuery, repeat: int, timeout_s: float
 ) -> QueryMeasurement:
-    """Like :func:`measure_in_process`, in a forked child killed when a run passes
+    """Like :func:`measure_in_turns`, in a forked child killed when a run passes
     ``timeout_s``. The Graph is inherited through fork, never copied or pickled."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
@@ -324,12 +460,17 @@ def measure_rdflib(
 NOTABLE_OTHER_CPU = 0.05
 
 MEDKG = "medkg"
+MEDKG_SPARQL = "medkg-sparql"
 PYOXIGRAPH = "pyoxigraph"
 PYOXIGRAPH_FLAT = "pyoxigraph-flat"
 RDFLIB = "rdflib"
 
+#: medkg's own ways in: a wrong count (or a failed query) on one of these fails the run.
+CHECKED = (MEDKG, MEDKG_SPARQL)
+
 LABELS = {
     MEDKG: "medkg (KnowledgeGraph.query)",
+    MEDKG_SPARQL: "medkg /sparql",
     PYOXIGRAPH: "pyoxigraph (Store.query, same store)",
     PYOXIGRAPH_FLAT: "pyoxigraph (flat store)",
     RDFLIB: "rdflib (Graph.query)",
@@ -338,6 +479,15 @@ LABELS = {
 DESCRIPTIONS = {
     MEDKG: "medkg's own query path: KnowledgeGraph.query in ALL mode (SERVICE guard, nesting "
     "check, pyoxigraph, result materialized as a QueryResult).",
+    MEDKG_SPARQL: "medkg's SPARQL endpoint: a real `medkg serve` process on 127.0.0.1 serving "
+    "the same LUBM files (`--data`; its closure computed by the same pipeline, also running "
+    "medkg's CONSTRUCT rules, and cached), with its default query worker processes, the "
+    f"per-client limits off, a {SPARQL_TIMEOUT_S:g} s time limit and a {SPARQL_MAX_ROWS:,} "
+    "row cap. Each query is POSTed (`query=`, Accept: SPARQL JSON) over one persistent "
+    "connection and timed from sending the request to having the whole response body; the "
+    "count is the number of bindings in the parsed JSON (parsing not timed). A non-200 or "
+    "truncated answer is an error. It takes turns, run by run, with every other engine but "
+    "rdflib; its server's CPU time is not counted as other work.",
     PYOXIGRAPH: "pyoxigraph Store.query on the same store with the same default graph "
     "(the whole closure); solutions counted as they stream.",
     PYOXIGRAPH_FLAT: "pyoxigraph Store.query on a separate store holding the same closure "
@@ -355,15 +505,29 @@ def _log_measurement(log: Log, key: str, m: QueryMeasurement) -> None:
     log(f"  {key:<16} {m.query}: {count} answers ({m.status.value}), median {shown}")
 
 
-def _in_process_runners(
-    kg: KnowledgeGraph, engines: Sequence[str], log: Log
-) -> tuple[dict[str, Runner], dict[str, float]]:
-    """The runners of the in-process ``engines``, and the setup time of those that have one."""
+def _runners(
+    kg: KnowledgeGraph,
+    engines: Sequence[str],
+    files: LubmFiles | None,
+    stack: ExitStack,
+    log: Log,
+) -> tuple[dict[str, Runner], dict[str, float], list[int]]:
+    """The runners of the ``engines`` that take turns, the setup time of those that have
+    one, and the processes serving them (started on ``stack``)."""
     runners: dict[str, Runner] = {}
     setup: dict[str, float] = {}
+    pids: list[int] = []
     for key in engines:
         if key == MEDKG:
             runners[key] = medkg_runner(kg)
+        elif key == MEDKG_SPARQL:
+            if files is None:
+                raise ValueError("the /sparql engine needs the LUBM files to serve")
+            log("starting medkg serve for /sparql ...")
+            endpoint = stack.enter_context(lubm_sparql_endpoint(files))
+            runners[key], setup[key] = endpoint.runner, endpoint.ready_s
+            pids.append(endpoint.pid)
+            log(f"medkg serve ready in {endpoint.ready_s:.1f} s")
         elif key == PYOXIGRAPH:
             runners[key] = pyoxigraph_runner(kg.store)
         elif key == PYOXIGRAPH_FLAT:
@@ -373,7 +537,7 @@ def _in_process_runners(
             log(f"flat store built in {setup[key]:.1f} s")
         elif key != RDFLIB:
             raise ValueError(f"unknown engine {key!r}")
-    return runners, setup
+    return runners, setup, pids
 
 
 def _measure_rdflib_all(
@@ -409,18 +573,22 @@ def run_engines(
     repeat: int,
     rdflib_timeout_s: float,
     log: Log,
+    files: LubmFiles | None = None,
 ) -> list[EngineResult]:
     """Measure ``engines`` (keys of LABELS) on ``queries``; results in the order of
-    ``engines``. The in-process engines run interleaved, query by query; rdflib after them."""
-    runners, setup = _in_process_runners(kg, engines, log)
-    measured: dict[str, list[QueryMeasurement]] = {key: [] for key in runners}
+    ``engines``. All but rdflib take turns, query by query; rdflib after them. ``files``:
+    the data ``/sparql`` serves (needed for that engine only)."""
+    measured: dict[str, list[QueryMeasurement]] = {}
     others: dict[str, float | None] = {}
-    start = CpuSample.take()
-    for query in queries:
-        for key, m in measure_in_process(runners, query, repeat).items():
-            _log_measurement(log, key, m)
-            measured[key].append(m)
-    share = other_cpu_share(start, CpuSample.take())
+    with ExitStack() as stack:
+        runners, setup, pids = _runners(kg, engines, files, stack, log)
+        measured.update({key: [] for key in runners})
+        start = CpuSample.take(pids)
+        for query in queries:
+            for key, m in measure_in_turns(runners, query, repeat).items():
+                _log_measurement(log, key, m)
+                measured[key].append(m)
+        share = other_cpu_share(start, CpuSample.take(pids))
     others.update(dict.fromkeys(runners, share))
     if RDFLIB in engines:
         start = CpuSample.take()

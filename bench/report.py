@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.engines import (
     MEDKG,
+    MEDKG_SPARQL,
     NOTABLE_OTHER_CPU,
     PYOXIGRAPH,
     PYOXIGRAPH_FLAT,
@@ -96,6 +97,8 @@ def build(
         else None
     )
     ratios: dict[str, object] = {}
+    if medkg is not None and MEDKG_SPARQL in engines:
+        ratios["sparql_over_medkg"] = _ratios(engines[MEDKG_SPARQL], medkg)
     if medkg is not None and RDFLIB in engines:
         ratios["rdflib_over_medkg"] = _ratios(engines[RDFLIB], medkg)
     if medkg is not None and PYOXIGRAPH in engines:
@@ -110,6 +113,9 @@ def build(
         "machine": dict(machine),
         "closure": closure.to_json(),
         "medkg_counts_correct": medkg.all_correct if medkg is not None else None,
+        "sparql_counts_correct": engines[MEDKG_SPARQL].all_correct
+        if MEDKG_SPARQL in engines
+        else None,
         "targets": [
             {
                 "key": key,
@@ -183,32 +189,30 @@ def _engine_sum(engine: Mapping[str, Any]) -> str:
     return f"**> {_ms(engine['sum_median_lower_bound_s'])}**"
 
 
+#: The ratio columns of the side-by-side table: (key in the report's ratios, heading).
+RATIO_COLUMNS = (
+    ("sparql_over_medkg", "/sparql / medkg path"),
+    ("rdflib_over_medkg", "rdflib / medkg"),
+    ("medkg_over_pyoxigraph", "medkg / pyoxigraph"),
+)
+
+
 def _comparison_table(report: Mapping[str, Any]) -> list[str]:
     engines: Mapping[str, Any] = report["engines"]
     keys = list(engines)
     ratios: Mapping[str, Any] = report["ratios"]
-    rdf = ratios.get("rdflib_over_medkg")
-    oxi = ratios.get("medkg_over_pyoxigraph")
+    columns = [(ratios[key], heading) for key, heading in RATIO_COLUMNS if ratios.get(key)]
     head = ["query", "reference count"] + [f"{engines[k]['label']} ms" for k in keys]
-    if rdf:
-        head.append("rdflib / medkg")
-    if oxi:
-        head.append("medkg / pyoxigraph")
+    head += [heading for _ratio, heading in columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     first = engines[keys[0]]["queries"]
     for name, query in first.items():
         row = [name, str(query["expected"])]
         row += [_median_cell(engines[k]["queries"][name]) for k in keys]
-        if rdf:
-            row.append(_times(rdf["per_query"].get(name)))
-        if oxi:
-            row.append(_times(oxi["per_query"].get(name)))
+        row += [_times(ratio["per_query"].get(name)) for ratio, _heading in columns]
         lines.append("| " + " | ".join(row) + " |")
     total = ["**sum of medians**", ""] + [_engine_sum(engines[k]) for k in keys]
-    if rdf:
-        total.append(f"**{_times(rdf['sum'])}**")
-    if oxi:
-        total.append(f"**{_times(oxi['sum'])}**")
+    total += [f"**{_times(ratio['sum'])}**" for ratio, _heading in columns]
     lines.append("| " + " | ".join(total) + " |")
     return lines
 
@@ -265,6 +269,14 @@ def _contention_note(report: Mapping[str, Any]) -> str:
     return text + ", so its figures are on the slow side of what this machine does when idle."
 
 
+#: What an engine's setup time measures, by engine key ("": the others).
+SETUP_TEXT = {
+    MEDKG_SPARQL: "Start-up (process start to `/health` ready, its closure read from its "
+    "cache or computed)",
+    "": "Setup (building what it queries)",
+}
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The report's section for docs/benchmarks.md (between the markers)."""
     machine: Mapping[str, Any] = report["machine"]
@@ -275,8 +287,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "## Query engines on LUBM(1)",
         "",
         "Which engine answers medkg's queries: the 14 LUBM queries on the OWL 2 RL closure "
-        "of LUBM(1,0), side by side. Regenerate with `python -m bench engines` "
-        "(`--quick` for a shorter run, `--smoke` to check medkg's answer counts only).",
+        "of LUBM(1,0), side by side: through medkg's query path in this process, through "
+        "`/sparql` of a running `medkg serve`, and on raw pyoxigraph and rdflib. A wrong "
+        "answer count through medkg (either way) fails the run. Regenerate with "
+        "`python -m bench engines` (`--quick` for a shorter run, `--smoke` to check the "
+        "counts of medkg's query path only).",
         "",
         f"Measured {machine['date'][:10]} in `{report['mode']}` mode: "
         f"{settings['repeat']} timed run(s) per query after one cold run, median reported; "
@@ -299,14 +314,18 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         )
     lines += ["", "### Medians side by side", "", *_comparison_table(report), ""]
     lines.append(
-        "All figures are milliseconds from the query text to the last solution. "
+        "All figures are milliseconds from the query text to the last solution; through "
+        "`/sparql`, from sending the request to having the whole answer (HTTP on 127.0.0.1). "
+        '"/sparql / medkg path": what the HTTP round trip, the server and its query worker '
+        "process add to medkg's own path, query by query. All engines but rdflib take turns "
+        "run by run; rdflib runs after them. "
         '"timeout": the run passed the time limit and was killed; sums with a timeout are '
         "lower bounds that count it at the limit."
     )
-    for engine in report["engines"].values():
+    for key, engine in report["engines"].items():
         lines += ["", f"### {engine['label']}", "", engine["description"]]
         if engine.get("setup_s") is not None:
-            lines.append(f"Setup (building what it queries): {_s(engine['setup_s'], 1)}.")
+            lines.append(f"{SETUP_TEXT.get(key, SETUP_TEXT[''])}: {_s(engine['setup_s'], 1)}.")
         lines += ["", *_engine_table(engine)]
     lines.append(SECTION_END)
     return "\n".join(lines) + "\n"
