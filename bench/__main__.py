@@ -23,6 +23,7 @@ from bench.engines import (
     LABELS,
     MEDKG,
     MEDKG_SPARQL,
+    MEDKG_WRITTEN,
     PYOXIGRAPH,
     PYOXIGRAPH_FLAT,
     RDFLIB,
@@ -33,7 +34,7 @@ from bench.engines import (
 from medkg.config import Reasoner
 
 #: The engines of the default and ``--quick`` runs, in the order of the report's columns.
-ALL_ENGINES = (MEDKG, MEDKG_SPARQL, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB)
+ALL_ENGINES = (MEDKG, MEDKG_SPARQL, MEDKG_WRITTEN, PYOXIGRAPH, PYOXIGRAPH_FLAT, RDFLIB)
 DEFAULT_REPEAT = 5
 DEFAULT_RDFLIB_TIMEOUT = 30.0
 QUICK_REPEAT = 3

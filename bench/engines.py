@@ -1,7 +1,10 @@
 """The query engines compared on the LUBM(1) closure, and how each one is timed.
 
 - ``medkg``: medkg's own query path, ``KnowledgeGraph.query`` (SERVICE guard, nesting
-  check, pyoxigraph on the ALL-mode dataset, the result materialized as ``QueryResult``).
+  check, join-order hints (:mod:`medkg.planning`), pyoxigraph on the ALL-mode dataset, the
+  result materialized as ``QueryResult``).
+- ``medkg-written``: the same path with the triple patterns as the query writes them (no
+  join-order hints), to show what the hints are worth.
 - ``medkg-sparql``: medkg's SPARQL endpoint, a real ``medkg serve`` process on 127.0.0.1
   serving the same LUBM files (``--data``; its closure cached under ``bench/.cache/serve``)
   with its default query worker processes, the per-client limits off, a generous time
@@ -46,7 +49,7 @@ from rdflib import Graph
 from bench import serving
 from bench.lubm import CACHE_DIR, BenchError, Log, LubmFiles, LubmQuery
 from bench.machine import CpuSample, other_cpu_share
-from medkg.store import GraphMode, KnowledgeGraph
+from medkg.store import GraphMode, KnowledgeGraph, QueryResult, query_errors
 
 
 class Status(Enum):
@@ -173,6 +176,19 @@ def medkg_runner(kg: KnowledgeGraph) -> Runner:
     def run(text: str) -> int:
         result = kg.query(text, mode=GraphMode.ALL)
         return len(result.rows)
+
+    return timed_whole(run)
+
+
+def medkg_written_runner(kg: KnowledgeGraph) -> Runner:
+    """medkg's query path with the query's triple patterns as written (no join-order hints,
+    see :mod:`medkg.planning`): what the hints are worth, side by side."""
+    dataset = kg.dataset_for(GraphMode.ALL)
+
+    def run(text: str) -> int:
+        result = kg.evaluate(text, dataset=dataset, ordered=False)
+        with query_errors(text):
+            return len(QueryResult.from_oxigraph(result).rows)
 
     return timed_whole(run)
 
@@ -461,6 +477,7 @@ NOTABLE_OTHER_CPU = 0.05
 
 MEDKG = "medkg"
 MEDKG_SPARQL = "medkg-sparql"
+MEDKG_WRITTEN = "medkg-written"
 PYOXIGRAPH = "pyoxigraph"
 PYOXIGRAPH_FLAT = "pyoxigraph-flat"
 RDFLIB = "rdflib"
@@ -471,6 +488,7 @@ CHECKED = (MEDKG, MEDKG_SPARQL)
 LABELS = {
     MEDKG: "medkg (KnowledgeGraph.query)",
     MEDKG_SPARQL: "medkg /sparql",
+    MEDKG_WRITTEN: "medkg path, patterns as written",
     PYOXIGRAPH: "pyoxigraph (Store.query, same store)",
     PYOXIGRAPH_FLAT: "pyoxigraph (flat store)",
     RDFLIB: "rdflib (Graph.query)",
@@ -478,7 +496,11 @@ LABELS = {
 
 DESCRIPTIONS = {
     MEDKG: "medkg's own query path: KnowledgeGraph.query in ALL mode (SERVICE guard, nesting "
-    "check, pyoxigraph, result materialized as a QueryResult).",
+    "check, join-order hints from the graph's cardinalities, pyoxigraph, result materialized "
+    "as a QueryResult). The cardinalities are measured before the runs (setup).",
+    MEDKG_WRITTEN: "medkg's query path as above, but the triple patterns left in the order "
+    "the query writes them (`KnowledgeGraph.evaluate(..., ordered=False)`): what the "
+    "join-order hints of `medkg.planning` are worth.",
     MEDKG_SPARQL: "medkg's SPARQL endpoint: a real `medkg serve` process on 127.0.0.1 serving "
     "the same LUBM files (`--data`; its closure computed by the same pipeline, also running "
     "medkg's CONSTRUCT rules, and cached), with its default query worker processes, the "
@@ -519,7 +541,12 @@ def _runners(
     pids: list[int] = []
     for key in engines:
         if key == MEDKG:
+            start = time.perf_counter()
+            kg.planner.ready()  # the cardinalities of the join-order hints
+            setup[key] = time.perf_counter() - start
             runners[key] = medkg_runner(kg)
+        elif key == MEDKG_WRITTEN:
+            runners[key] = medkg_written_runner(kg)
         elif key == MEDKG_SPARQL:
             if files is None:
                 raise ValueError("the /sparql engine needs the LUBM files to serve")

@@ -16,6 +16,7 @@ from typing import Any
 from bench.engines import (
     MEDKG,
     MEDKG_SPARQL,
+    MEDKG_WRITTEN,
     NOTABLE_OTHER_CPU,
     PYOXIGRAPH,
     PYOXIGRAPH_FLAT,
@@ -99,6 +100,8 @@ def build(
     ratios: dict[str, object] = {}
     if medkg is not None and MEDKG_SPARQL in engines:
         ratios["sparql_over_medkg"] = _ratios(engines[MEDKG_SPARQL], medkg)
+    if medkg is not None and MEDKG_WRITTEN in engines:
+        ratios["written_over_medkg"] = _ratios(engines[MEDKG_WRITTEN], medkg)
     if medkg is not None and RDFLIB in engines:
         ratios["rdflib_over_medkg"] = _ratios(engines[RDFLIB], medkg)
     if medkg is not None and PYOXIGRAPH in engines:
@@ -192,6 +195,7 @@ def _engine_sum(engine: Mapping[str, Any]) -> str:
 #: The ratio columns of the side-by-side table: (key in the report's ratios, heading).
 RATIO_COLUMNS = (
     ("sparql_over_medkg", "/sparql / medkg path"),
+    ("written_over_medkg", "as written / medkg path"),
     ("rdflib_over_medkg", "rdflib / medkg"),
     ("medkg_over_pyoxigraph", "medkg / pyoxigraph"),
 )
