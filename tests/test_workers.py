@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import shutil
 import signal
 import threading
@@ -26,6 +27,7 @@ from medkg.store import KnowledgeGraph, QueryKind
 from medkg.web.engine import SnapshotFollower
 from medkg.workers import (
     CLOSURE_SUFFIX,
+    FairQueue,
     Snapshot,
     WorkerPool,
     open_snapshot,
@@ -287,3 +289,44 @@ def test_the_follower_deletes_only_old_snapshots_it_wrote(bundled: Bundled, tmp_
         )
     }
     assert present == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Handing idle workers to waiting requests
+
+
+def _wait_for(condition: object, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.005)
+    assert condition()  # type: ignore[operator]
+
+
+def test_idle_workers_go_to_the_longest_waiting_request_first() -> None:
+    fair: FairQueue[str] = FairQueue()
+    got: dict[int, str] = {}
+    threads = []
+    for n in range(4):
+        thread = threading.Thread(target=lambda n=n: got.__setitem__(n, fair.get(10)))
+        thread.start()
+        threads.append(thread)
+        _wait_for(lambda n=n: len(fair._waiting) == n + 1)  # waiting in this order
+    for item in "abcd":
+        fair.put(item)
+        # a request arriving now finds nothing idle: it cannot overtake the waiting ones
+        with pytest.raises(queue.Empty):
+            fair.get(0)
+    for thread in threads:
+        thread.join(10)
+    assert got == {0: "a", 1: "b", 2: "c", 3: "d"}
+
+
+def test_a_request_that_gives_up_leaves_no_trace() -> None:
+    fair: FairQueue[str] = FairQueue()
+    start = time.monotonic()
+    with pytest.raises(queue.Empty):
+        fair.get(0.05)
+    assert time.monotonic() - start >= 0.05
+    fair.put("a")  # kept for the next request, not handed to the one that gave up
+    assert fair.qsize() == 1
+    assert fair.get(0) == "a"

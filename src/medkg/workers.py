@@ -35,9 +35,11 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import pyoxigraph as ox
 
@@ -222,6 +224,64 @@ def _worker_main(conn: Connection) -> None:
             conn.send(("defect", f"{type(exc).__name__}: {exc}"))
 
 
+W = TypeVar("W")
+
+
+class FairQueue(Generic[W]):
+    """Idle workers handed to waiting requests first come, first served.
+
+    ``queue.Queue`` lets a request that arrives just as a worker comes back take it ahead
+    of the requests already waiting (the woken one finds the queue empty again and waits
+    on), so under load a few requests could wait far longer than the rest. Here a worker
+    coming back goes straight to the request that has waited longest.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: deque[W] = deque()
+        self._waiting: deque[_Waiter[W]] = deque()
+
+    def put(self, item: W) -> None:
+        """Hand ``item`` to the longest-waiting request, or keep it until one asks."""
+        with self._lock:
+            if self._waiting:
+                waiter = self._waiting.popleft()
+                waiter.item = item
+                waiter.given.set()
+                return
+            self._idle.append(item)
+
+    def get(self, timeout: float) -> W:
+        """An idle item, after the requests that were waiting before this one; raises
+        ``queue.Empty`` after ``timeout`` seconds."""
+        with self._lock:
+            if self._idle:  # then nobody waits: a returned item goes to a waiter first
+                return self._idle.popleft()
+            waiter: _Waiter[W] = _Waiter()
+            self._waiting.append(waiter)
+        waiter.given.wait(timeout)
+        with self._lock:
+            if waiter.item is not None:
+                return waiter.item  # given (perhaps just as the wait timed out)
+            self._waiting.remove(waiter)
+        raise queue.Empty
+
+    def qsize(self) -> int:
+        """Items idle now."""
+        with self._lock:
+            return len(self._idle)
+
+
+class _Waiter(Generic[W]):
+    """One request waiting in a :class:`FairQueue`, and the item it was given."""
+
+    __slots__ = ("given", "item")
+
+    def __init__(self) -> None:
+        self.given = threading.Event()
+        self.item: W | None = None
+
+
 class _Worker:
     """One worker process and the parent's end of its pipe. It starts with no graph: the
     pool sends it a snapshot to load (:meth:`send_snapshot`, :meth:`wait_ready`)."""
@@ -310,7 +370,7 @@ class WorkerPool:
         self.timeout = timeout
         self.queue_timeout = timeout if queue_timeout is None else queue_timeout
         self._context = worker_context()
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: FairQueue[_Worker] = FairQueue()
         self._lock = threading.Lock()
         self._snapshot_given = threading.Condition(self._lock)
         self._workers: set[_Worker] = set()
