@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from pathlib import PurePath
 
 import pyoxigraph as ox
@@ -378,6 +379,12 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
       entry at all, accepts anything: the first offered type is returned.
     - Returns None when nothing offered is acceptable (or nothing is offered).
     """
+    return _negotiate(accept, tuple(offered))
+
+
+@lru_cache(maxsize=512)
+def _negotiate(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    """:func:`negotiate`, remembered: a server sees the same few ``Accept`` headers."""
     if not offered:
         return None
     ranges = parse_accept(accept) if accept else []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -70,6 +71,23 @@ def tokens(sparql: str) -> Iterator[Token]:
         yield Token(kind, match.group(), match.start())
 
 
+#: Texts up to this long have their tokens remembered (:func:`token_list`).
+REMEMBERED_CHARS = 8192
+
+
+@lru_cache(maxsize=256)
+def _remembered_tokens(sparql: str) -> tuple[Token, ...]:
+    return tuple(tokens(sparql))
+
+
+def token_list(sparql: str) -> tuple[Token, ...]:
+    """:func:`tokens` as a tuple. Every check of a query reads the same tokens, and a
+    service gets the same queries again and again: those of short texts are remembered."""
+    if len(sparql) <= REMEMBERED_CHARS:
+        return _remembered_tokens(sparql)
+    return tuple(tokens(sparql))
+
+
 def position(text: str, offset: int) -> tuple[int, int]:
     """1-based (line, column) of ``offset`` in ``text``."""
     line = text.count("\n", 0, offset) + 1
@@ -82,7 +100,7 @@ def refuse_service(
 ) -> None:
     """Raise QuerySyntaxError for a ``SERVICE`` call, unless its endpoint is written as a
     full IRI that is in ``allowed`` (the operator's allow-list)."""
-    significant = [t for t in tokens(sparql) if t.kind != "comment"]
+    significant = [t for t in token_list(sparql) if t.kind != "comment"]
     for index, token in enumerate(significant):
         if token.kind != "word" or token.text.upper() != "SERVICE":
             continue
@@ -105,13 +123,13 @@ def mentions_graph(sparql: str) -> bool:
     """Whether ``sparql`` has the ``GRAPH`` keyword (outside strings, IRIs and comments)."""
     if "graph" not in sparql.lower():
         return False  # the common case, without tokenizing
-    return any(t.kind == "word" and t.text.upper() == "GRAPH" for t in tokens(sparql))
+    return any(t.kind == "word" and t.text.upper() == "GRAPH" for t in token_list(sparql))
 
 
 def check_nesting(sparql: str, limit: int) -> None:
     """Raise QueryTooComplex if ``{ ( [ <<`` nest more than ``limit`` levels deep."""
     depth = 0
-    for token in tokens(sparql):
+    for token in token_list(sparql):
         if token.kind == "open":
             depth += 1
             if depth > limit:
@@ -140,12 +158,14 @@ def dataset_clause(
     ``prefixes`` are the predeclared ones; ``PREFIX`` declarations in the text override
     them, and ``BASE`` (or ``base_iri``) resolves relative IRIs, as the parser would.
     """
+    if "from" not in sparql.lower():
+        return None  # no FROM keyword: no dataset clause (the common case, not tokenized)
     declared = dict(prefixes)
     base = base_iri
     default: list[str] = []
     named: list[str] = []
     pending: str | None = None  # the keyword whose operand comes next
-    for token in tokens(sparql):
+    for token in token_list(sparql):
         if token.kind == "comment":
             continue
         word = token.text.upper() if token.kind == "word" else None
@@ -173,8 +193,14 @@ def dataset_clause(
     return DatasetClause(tuple(default), tuple(named))
 
 
+#: An IRI with a scheme and no dot segment: resolving it against any base gives itself.
+_PLAIN_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?!.*/\.)")
+
+
 def _resolve(iri: str, base: str | None) -> str:
-    return urljoin(base, iri) if base else iri
+    if not base or _PLAIN_ABSOLUTE.match(iri):
+        return iri
+    return urljoin(base, iri)
 
 
 def _operand_iri(token: Token, declared: Mapping[str, str], base: str | None) -> str | None:
@@ -191,7 +217,7 @@ def _top_level_words(sparql: str) -> Iterator[tuple[Token, Token | None]]:
     """Each bare word outside all brackets, with the significant token before it."""
     depth = 0
     previous: Token | None = None
-    for token in tokens(sparql):
+    for token in token_list(sparql):
         if token.kind == "comment":
             continue
         if token.kind == "open":
@@ -371,7 +397,7 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
 
 
 def _has_comment(text: str) -> bool:
-    return "#" in text and any(t.kind == "comment" for t in tokens(text))
+    return "#" in text and any(t.kind == "comment" for t in token_list(text))
 
 
 def reorder_flat_groups(sparql: str, key: Callable[[str], float], most: int = WIDE_GROUP) -> str:
@@ -416,7 +442,7 @@ def declared_prefixes(sparql: str, prefixes: Mapping[str, str]) -> dict[str, str
         return declared
     after_keyword = False  # the previous token was PREFIX
     pending: str | None = None  # the prefix whose namespace comes next
-    for token in tokens(sparql):
+    for token in token_list(sparql):
         if token.kind == "comment":
             continue
         if pending is not None:
