@@ -1,5 +1,6 @@
-"""Serving benchmarks: start-up time and memory of ``medkg serve``, and ``/sparql``
-throughput with concurrent clients against ``oxigraph serve`` and rdflib-endpoint.
+"""Serving benchmarks: start-up time and memory of ``medkg serve``, by reasoning mode
+(``--reasoner fast|owlrl``) and against plain owlrl on rdflib (:mod:`bench.baseline`), and
+``/sparql`` throughput with concurrent clients against ``oxigraph serve`` and rdflib-endpoint.
 
 Every server runs in its own process on 127.0.0.1 and a free port, in its default
 configuration (query worker processes on) unless a row says otherwise. Start-up is timed
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench import lubm
+from bench.baseline import run_baseline
 
 Log = Callable[[str], None]
 STARTUP_LIMIT_S = 600.0
@@ -55,8 +57,10 @@ def _clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
 
 
-def medkg_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "medkg", "serve", *args]
+def medkg_command(*args: str, options: Sequence[str] = ()) -> list[str]:
+    """``medkg [options] serve [args]``: ``options`` are the global ones, such as
+    ``--reasoner owlrl``, which go before the subcommand."""
+    return [sys.executable, "-m", "medkg", *options, "serve", *args]
 
 
 class Server:
@@ -81,10 +85,12 @@ class Server:
             env={**_clean_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
         )
 
-    def wait(self, ready: Callable[[httpx.Client], bool]) -> float:
+    def wait(
+        self, ready: Callable[[httpx.Client], bool], limit_s: float = STARTUP_LIMIT_S
+    ) -> float:
         """Seconds from the start until ``ready`` is true."""
         with httpx.Client(timeout=5) as client:
-            while time.perf_counter() - self.started < STARTUP_LIMIT_S:
+            while time.perf_counter() - self.started < limit_s:
                 if self.process.poll() is not None:
                     raise lubm.BenchError(f"server exited ({self.process.returncode})")
                 try:
@@ -167,15 +173,22 @@ def lubm_files(files: lubm.LubmFiles, size: int) -> list[Path]:
     return [files.ontology, data]
 
 
-def startup(args: Sequence[str], workdir: Path, ready: str = "health") -> dict[str, float | None]:
+def startup(
+    args: Sequence[str],
+    workdir: Path,
+    ready: str = "health",
+    *,
+    options: Sequence[str] = (),
+    limit_s: float = STARTUP_LIMIT_S,
+) -> dict[str, float | None]:
     port = free_port()
-    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port))
+    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port), options=options)
     server = Server(command, port, workdir / f"medkg-{port}.log")
     try:
         if ready == "health":
-            seconds = server.wait(lambda c: health_ready(c, server.base))
+            seconds = server.wait(lambda c: health_ready(c, server.base), limit_s)
         else:
-            seconds = server.wait(lambda c: answered(c, server.base))
+            seconds = server.wait(lambda c: answered(c, server.base), limit_s)
     finally:
         rss = server.stop()
     return {"ready_s": seconds, "peak_rss_mib": rss}
@@ -416,3 +429,121 @@ def _rdflib_endpoint(
 
 def to_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2)
+
+
+# --------------------------------------------------------------------------------------------
+# Start-up by reasoning mode, against plain owlrl on rdflib
+
+SEED = "seed"
+WORKLOADS: tuple[str, ...] = (SEED, "lubm1", "lubm5")
+WORKLOAD_LABELS = {SEED: "seed graph (cold start)", "lubm1": "LUBM(1)", "lubm5": "LUBM(5)"}
+FAST, OWLRL, BASELINE = "fast", "owlrl", "baseline"
+MODES: tuple[str, ...] = (FAST, OWLRL, BASELINE)
+MODE_LABELS = {
+    FAST: "`medkg --reasoner fast serve`",
+    OWLRL: "`medkg --reasoner owlrl serve`",
+    BASELINE: "owlrl on rdflib (baseline)",
+}
+MEASURED, NOT_RUN, FAILED = "measured", "not run", "failed"
+#: owlrl on LUBM(5) takes many minutes, in medkg and in the baseline alike.
+SLOW_LIMIT_S = 3600.0
+#: The rows of :func:`measure_startups` that are the fast reasoner's cold starts.
+FAST_ROWS = {SEED: "seed_cold", "lubm1": "lubm1", "lubm5": "lubm5"}
+
+
+def lubm_size(workload: str) -> int | None:
+    """``5`` for ``"lubm5"``; None for the seed graph."""
+    return int(workload[len("lubm") :]) if workload.startswith("lubm") else None
+
+
+def workload_paths(files: lubm.LubmFiles, workload: str) -> list[Path]:
+    """The input files of a workload: the bundled ontology and data for the seed graph."""
+    size = lubm_size(workload)
+    if size is None:
+        from bench.reasoner import seed_workload
+
+        return [source.path for source in seed_workload().sources]
+    return lubm_files(files, size)
+
+
+def medkg_startup(
+    files: lubm.LubmFiles, workload: str, reasoner: str, workdir: Path
+) -> dict[str, Any]:
+    """One cold start of ``medkg --reasoner R serve`` on ``workload``, as the fast rows of
+    :func:`measure_startups` do it: LUBM to ``/health`` ready, the seed graph to the first
+    answer."""
+    options = ("--reasoner", reasoner)
+    limit = SLOW_LIMIT_S if reasoner == OWLRL else STARTUP_LIMIT_S
+    if lubm_size(workload) is None:
+        where = ["--cache-dir", str(workdir / f"cache-{reasoner}"), "--no-cache"]
+        return startup(where, workdir, "query", options=options, limit_s=limit)
+    data = [x for f in workload_paths(files, workload) for x in ("--data", str(f))]
+    return startup([*data, "--no-cache"], workdir, options=options, limit_s=limit)
+
+
+def _measure_mode(
+    files: lubm.LubmFiles, workload: str, mode: str, startups: dict[str, Any], workdir: Path
+) -> dict[str, Any]:
+    if mode == BASELINE:
+        figures = run_baseline(workload_paths(files, workload), SLOW_LIMIT_S)
+        if "error" in figures:
+            return {"status": FAILED, **figures}
+        return {"status": MEASURED, "seconds": figures["wall_s"], **figures}
+    reused = startups.get(FAST_ROWS[workload]) if mode == FAST else None
+    try:
+        row = reused or medkg_startup(files, workload, mode, workdir)
+    except lubm.BenchError as exc:
+        return {"status": FAILED, "error": str(exc)}
+    return {"status": MEASURED, "seconds": row["ready_s"], **row}
+
+
+def _add_ratios(rows: list[dict[str, Any]]) -> None:
+    """``baseline_over_time`` / ``baseline_over_rss`` on every measured medkg row: the
+    baseline's time (peak memory) over that row's, when the baseline ran on its workload."""
+    for workload in WORKLOADS:
+        base = next((r for r in rows if r["workload"] == workload and r["mode"] == BASELINE), None)
+        if base is None or base["status"] != MEASURED:
+            continue
+        for row in rows:
+            if row["workload"] != workload or row["mode"] == BASELINE:
+                continue
+            if row["status"] != MEASURED:
+                continue
+            row["baseline_over_time"] = _ratio(base["seconds"], row["seconds"])
+            row["baseline_over_rss"] = _ratio(base["peak_rss_mib"], row["peak_rss_mib"])
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return None if top is None or not bottom else top / bottom
+
+
+def measure_modes(
+    files: lubm.LubmFiles,
+    plan: Mapping[str, Sequence[str]],
+    startups: dict[str, Any],
+    log: Log,
+) -> dict[str, Any]:
+    """A row for every workload and mode of :data:`WORKLOADS` x :data:`MODES`: measured when
+    ``plan[workload]`` names the mode, else ``"not run"``. The fast reasoner's rows reuse
+    ``startups`` (the result of :func:`measure_startups`) when it holds them."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workload in WORKLOADS:
+            for mode in MODES:
+                row: dict[str, Any] = {"workload": workload, "mode": mode}
+                if mode not in plan.get(workload, ()):
+                    rows.append({**row, "status": NOT_RUN})
+                    continue
+                log(f"startup by mode: {WORKLOAD_LABELS[workload]}, {mode} ...")
+                row.update(_measure_mode(files, workload, mode, startups, Path(tmp)))
+                log(f"startup by mode: {_describe(row)}")
+                rows.append(row)
+    _add_ratios(rows)
+    return {"rows": rows}
+
+
+def _describe(row: dict[str, Any]) -> str:
+    where = f"{row['workload']} {row['mode']}"
+    if row["status"] != MEASURED:
+        return f"{where}: {row['status']} {row.get('error', '')}".rstrip()
+    return f"{where}: {row['seconds']:.2f} s, {row['peak_rss_mib']} MiB"
