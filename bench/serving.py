@@ -1,6 +1,6 @@
 """Serving benchmarks: start-up time and memory of ``medkg serve``, by reasoning mode
 (``--reasoner fast|owlrl``) and against plain owlrl on rdflib (:mod:`bench.baseline`), and
-``/sparql`` throughput with concurrent clients against ``oxigraph serve`` and rdflib-endpoint.
+the server helpers of :mod:`bench.throughput` (``/sparql`` throughput).
 
 Every server runs in its own process on 127.0.0.1 and a free port, in its default
 configuration (query worker processes on) unless a row says otherwise. Start-up is timed
@@ -12,15 +12,11 @@ it, so each measurement sees only its own server.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -237,198 +233,6 @@ def measure_startups(
             out[f"seed_cold{suffix}"] = cold
             out[f"seed_warm{suffix}"] = warm
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Throughput
-
-
-def _closure_ntriples(files: lubm.LubmFiles, path: Path, log: Log) -> None:
-    """The LUBM(1) closure (asserted + inferred, distinct) as N-Triples for the others."""
-    import pyoxigraph as ox
-
-    kg, _closure = lubm.open_closure(files, rebuild=False, log=log)
-    from bench.engines import flat_store
-
-    flat = flat_store(kg.store)
-    with path.open("wb") as sink:
-        ox.serialize(
-            (q.triple for q in flat.quads_for_pattern(None, None, None, ox.DefaultGraph())),
-            sink,
-            format=ox.RdfFormat.N_TRIPLES,
-        )
-
-
-def _hammer(
-    url: str, queries: Sequence[str], clients: int, seconds: float, accept: str
-) -> dict[str, Any]:
-    """``clients`` threads, each sending the queries round-robin for ``seconds``."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
-
-    def worker(offset: int) -> None:
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(timeout=max(10.0, 2 * seconds)) as client:
-            i = offset
-            while time.perf_counter() < stop_at:
-                query = queries[i % len(queries)]
-                i += 1
-                start = time.perf_counter()
-                try:
-                    response = client.post(url, data={"query": query}, headers={"Accept": accept})
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - start
-                if ok:
-                    mine.append(elapsed)
-                else:
-                    bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    n = len(latencies)
-    return {
-        "requests": n,
-        "errors": errors[0],
-        "wall_s": wall,
-        "qps": n / wall if wall else 0.0,
-        "p50_s": statistics.median(latencies) if n else None,
-        "p99_s": latencies[min(n - 1, int(0.99 * n))] if n else None,
-    }
-
-
-def _wait_url(process: subprocess.Popen[bytes], url: str, limit: float = 300) -> None:
-    start = time.perf_counter()
-    while time.perf_counter() - start < limit:
-        if process.poll() is not None:
-            raise lubm.BenchError(f"server exited ({process.returncode})")
-        try:
-            response = httpx.get(url, params={"query": FIRST_QUERY}, timeout=5)
-            if response.status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise lubm.BenchError("server did not become ready")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-#: The query mix: the LUBM queries with small answers (the selective ones a service
-#: answers most), as a client would send them.
-MIX = ("q01", "q03", "q04", "q05", "q07", "q09", "q10", "q11", "q12", "q13")
-
-
-def measure_throughput(
-    files: lubm.LubmFiles, clients: int, seconds: float, log: Log
-) -> dict[str, Any]:
-    queries_by_name = {q.name: q.text for q in lubm.load_queries(files)}
-    mix = [queries_by_name[name] for name in MIX if name in queries_by_name]
-    accept = "application/sparql-results+json"
-    results: dict[str, Any] = {
-        "clients": clients,
-        "seconds": seconds,
-        "queries": [n for n in MIX if n in queries_by_name],
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        data = [x for f in lubm_files(files, 1) for x in ("--data", str(f))]
-        log(f"throughput: medkg serve, {clients} clients, {seconds:g} s ...")
-        with medkg_server(
-            [*data, "--cache-dir", str(work / "cache"), "--log-level", "warning"],
-            work,
-            env={"MEDKG_CLIENT_RATE": "0", "MEDKG_CLIENT_CONCURRENCY": "0"},
-        ) as (server, _ready):
-            results["medkg"] = _hammer(f"{server.base}/sparql", mix, clients, seconds, accept)
-        log(f"throughput: medkg {results['medkg']['qps']:.1f} q/s")
-
-        closure = work / "closure.nt"
-        _closure_ntriples(files, closure, log)
-        binary = Path(sys.executable).parent / "oxigraph"
-        oxigraph = str(binary) if binary.is_file() else shutil.which("oxigraph")
-        if oxigraph is None:
-            results["oxigraph"] = {"error": "the oxigraph server is not installed"}
-        else:
-            # in memory (no --location), the closure uploaded to its default graph
-            port = free_port()
-            process = subprocess.Popen(
-                [oxigraph, "serve", "--bind", f"127.0.0.1:{port}"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}/query"
-                _wait_url(process, url)
-                upload = httpx.post(
-                    f"http://127.0.0.1:{port}/store?default",
-                    content=closure.read_bytes(),
-                    headers={"Content-Type": "application/n-triples"},
-                    timeout=300,
-                )
-                upload.raise_for_status()
-                log(f"throughput: oxigraph serve, {clients} clients ...")
-                results["oxigraph"] = _hammer(url, mix, clients, seconds, accept)
-            finally:
-                _stop(process)
-            log(f"throughput: oxigraph {results['oxigraph']['qps']:.1f} q/s")
-
-        results["rdflib_endpoint"] = _rdflib_endpoint(closure, mix, clients, seconds, accept, log)
-    medkg_qps = results["medkg"]["qps"]
-    for key in ("oxigraph", "rdflib_endpoint"):
-        other = results.get(key, {})
-        if other.get("qps"):
-            results[f"medkg_over_{key}"] = medkg_qps / other["qps"]
-    return results
-
-
-def _rdflib_endpoint(
-    closure: Path, mix: Sequence[str], clients: int, seconds: float, accept: str, log: Log
-) -> dict[str, Any]:
-    binary = Path(sys.executable).parent / "rdflib-endpoint"
-    if not binary.is_file():
-        return {"error": "rdflib-endpoint is not installed (pip install '.[bench]')"}
-    port = free_port()
-    process = subprocess.Popen(
-        [str(binary), "serve", str(closure), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_url(process, url)
-        log(f"throughput: rdflib-endpoint, {clients} clients ...")
-        result = _hammer(url, mix, clients, seconds, accept)
-    except lubm.BenchError as exc:
-        return {"error": str(exc)}
-    finally:
-        _stop(process)
-    log(f"throughput: rdflib-endpoint {result['qps']:.1f} q/s")
-    return result
-
-
-def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2)
 
 
 # --------------------------------------------------------------------------------------------
