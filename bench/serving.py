@@ -1,5 +1,6 @@
-"""Serving benchmarks: start-up time and memory of ``medkg serve``, and ``/sparql``
-throughput with concurrent clients against ``oxigraph serve`` and rdflib-endpoint.
+"""Serving benchmarks: start-up time and memory of ``medkg serve``, by reasoning mode
+(``--reasoner fast|owlrl``) and against plain owlrl on rdflib (:mod:`bench.baseline`), and
+the server helpers of :mod:`bench.throughput` (``/sparql`` throughput).
 
 Every server runs in its own process on 127.0.0.1 and a free port, in its default
 configuration (query worker processes on) unless a row says otherwise. Start-up is timed
@@ -11,17 +12,13 @@ it, so each measurement sees only its own server.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,6 +26,7 @@ from typing import Any
 import httpx
 
 from bench import lubm
+from bench.baseline import run_baseline
 
 Log = Callable[[str], None]
 STARTUP_LIMIT_S = 600.0
@@ -55,8 +53,10 @@ def _clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
 
 
-def medkg_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "medkg", "serve", *args]
+def medkg_command(*args: str, options: Sequence[str] = ()) -> list[str]:
+    """``medkg [options] serve [args]``: ``options`` are the global ones, such as
+    ``--reasoner owlrl``, which go before the subcommand."""
+    return [sys.executable, "-m", "medkg", *options, "serve", *args]
 
 
 class Server:
@@ -81,10 +81,12 @@ class Server:
             env={**_clean_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
         )
 
-    def wait(self, ready: Callable[[httpx.Client], bool]) -> float:
+    def wait(
+        self, ready: Callable[[httpx.Client], bool], limit_s: float = STARTUP_LIMIT_S
+    ) -> float:
         """Seconds from the start until ``ready`` is true."""
         with httpx.Client(timeout=5) as client:
-            while time.perf_counter() - self.started < STARTUP_LIMIT_S:
+            while time.perf_counter() - self.started < limit_s:
                 if self.process.poll() is not None:
                     raise lubm.BenchError(f"server exited ({self.process.returncode})")
                 try:
@@ -167,15 +169,22 @@ def lubm_files(files: lubm.LubmFiles, size: int) -> list[Path]:
     return [files.ontology, data]
 
 
-def startup(args: Sequence[str], workdir: Path, ready: str = "health") -> dict[str, float | None]:
+def startup(
+    args: Sequence[str],
+    workdir: Path,
+    ready: str = "health",
+    *,
+    options: Sequence[str] = (),
+    limit_s: float = STARTUP_LIMIT_S,
+) -> dict[str, float | None]:
     port = free_port()
-    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port))
+    command = medkg_command(*args, "--host", "127.0.0.1", "--port", str(port), options=options)
     server = Server(command, port, workdir / f"medkg-{port}.log")
     try:
         if ready == "health":
-            seconds = server.wait(lambda c: health_ready(c, server.base))
+            seconds = server.wait(lambda c: health_ready(c, server.base), limit_s)
         else:
-            seconds = server.wait(lambda c: answered(c, server.base))
+            seconds = server.wait(lambda c: answered(c, server.base), limit_s)
     finally:
         rss = server.stop()
     return {"ready_s": seconds, "peak_rss_mib": rss}
@@ -227,192 +236,118 @@ def measure_startups(
 
 
 # --------------------------------------------------------------------------------------------
-# Throughput
+# Start-up by reasoning mode, against plain owlrl on rdflib
+
+SEED = "seed"
+WORKLOADS: tuple[str, ...] = (SEED, "lubm1", "lubm5")
+WORKLOAD_LABELS = {SEED: "seed graph (cold start)", "lubm1": "LUBM(1)", "lubm5": "LUBM(5)"}
+FAST, OWLRL, BASELINE = "fast", "owlrl", "baseline"
+MODES: tuple[str, ...] = (FAST, OWLRL, BASELINE)
+MODE_LABELS = {
+    FAST: "`medkg --reasoner fast serve`",
+    OWLRL: "`medkg --reasoner owlrl serve`",
+    BASELINE: "owlrl on rdflib (baseline)",
+}
+MEASURED, NOT_RUN, FAILED = "measured", "not run", "failed"
+#: owlrl on LUBM(5) takes many minutes, in medkg and in the baseline alike.
+SLOW_LIMIT_S = 3600.0
+#: The rows of :func:`measure_startups` that are the fast reasoner's cold starts.
+FAST_ROWS = {SEED: "seed_cold", "lubm1": "lubm1", "lubm5": "lubm5"}
 
 
-def _closure_ntriples(files: lubm.LubmFiles, path: Path, log: Log) -> None:
-    """The LUBM(1) closure (asserted + inferred, distinct) as N-Triples for the others."""
-    import pyoxigraph as ox
-
-    kg, _closure = lubm.open_closure(files, rebuild=False, log=log)
-    from bench.engines import flat_store
-
-    flat = flat_store(kg.store)
-    with path.open("wb") as sink:
-        ox.serialize(
-            (q.triple for q in flat.quads_for_pattern(None, None, None, ox.DefaultGraph())),
-            sink,
-            format=ox.RdfFormat.N_TRIPLES,
-        )
+def lubm_size(workload: str) -> int | None:
+    """``5`` for ``"lubm5"``; None for the seed graph."""
+    return int(workload[len("lubm") :]) if workload.startswith("lubm") else None
 
 
-def _hammer(
-    url: str, queries: Sequence[str], clients: int, seconds: float, accept: str
+def workload_paths(files: lubm.LubmFiles, workload: str) -> list[Path]:
+    """The input files of a workload: the bundled ontology and data for the seed graph."""
+    size = lubm_size(workload)
+    if size is None:
+        from bench.reasoner import seed_workload
+
+        return [source.path for source in seed_workload().sources]
+    return lubm_files(files, size)
+
+
+def medkg_startup(
+    files: lubm.LubmFiles, workload: str, reasoner: str, workdir: Path
 ) -> dict[str, Any]:
-    """``clients`` threads, each sending the queries round-robin for ``seconds``."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
-
-    def worker(offset: int) -> None:
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(timeout=max(10.0, 2 * seconds)) as client:
-            i = offset
-            while time.perf_counter() < stop_at:
-                query = queries[i % len(queries)]
-                i += 1
-                start = time.perf_counter()
-                try:
-                    response = client.post(url, data={"query": query}, headers={"Accept": accept})
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - start
-                if ok:
-                    mine.append(elapsed)
-                else:
-                    bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += bad
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    n = len(latencies)
-    return {
-        "requests": n,
-        "errors": errors[0],
-        "wall_s": wall,
-        "qps": n / wall if wall else 0.0,
-        "p50_s": statistics.median(latencies) if n else None,
-        "p99_s": latencies[min(n - 1, int(0.99 * n))] if n else None,
-    }
+    """One cold start of ``medkg --reasoner R serve`` on ``workload``, as the fast rows of
+    :func:`measure_startups` do it: LUBM to ``/health`` ready, the seed graph to the first
+    answer."""
+    options = ("--reasoner", reasoner)
+    limit = SLOW_LIMIT_S if reasoner == OWLRL else STARTUP_LIMIT_S
+    if lubm_size(workload) is None:
+        where = ["--cache-dir", str(workdir / f"cache-{reasoner}"), "--no-cache"]
+        return startup(where, workdir, "query", options=options, limit_s=limit)
+    data = [x for f in workload_paths(files, workload) for x in ("--data", str(f))]
+    return startup([*data, "--no-cache"], workdir, options=options, limit_s=limit)
 
 
-def _wait_url(process: subprocess.Popen[bytes], url: str, limit: float = 300) -> None:
-    start = time.perf_counter()
-    while time.perf_counter() - start < limit:
-        if process.poll() is not None:
-            raise lubm.BenchError(f"server exited ({process.returncode})")
-        try:
-            response = httpx.get(url, params={"query": FIRST_QUERY}, timeout=5)
-            if response.status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise lubm.BenchError("server did not become ready")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-
-
-#: The query mix: the LUBM queries with small answers (the selective ones a service
-#: answers most), as a client would send them.
-MIX = ("q01", "q03", "q04", "q05", "q07", "q09", "q10", "q11", "q12", "q13")
-
-
-def measure_throughput(
-    files: lubm.LubmFiles, clients: int, seconds: float, log: Log
+def _measure_mode(
+    files: lubm.LubmFiles, workload: str, mode: str, startups: dict[str, Any], workdir: Path
 ) -> dict[str, Any]:
-    queries_by_name = {q.name: q.text for q in lubm.load_queries(files)}
-    mix = [queries_by_name[name] for name in MIX if name in queries_by_name]
-    accept = "application/sparql-results+json"
-    results: dict[str, Any] = {
-        "clients": clients,
-        "seconds": seconds,
-        "queries": [n for n in MIX if n in queries_by_name],
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        data = [x for f in lubm_files(files, 1) for x in ("--data", str(f))]
-        log(f"throughput: medkg serve, {clients} clients, {seconds:g} s ...")
-        with medkg_server(
-            [*data, "--cache-dir", str(work / "cache"), "--log-level", "warning"],
-            work,
-            env={"MEDKG_CLIENT_RATE": "0", "MEDKG_CLIENT_CONCURRENCY": "0"},
-        ) as (server, _ready):
-            results["medkg"] = _hammer(f"{server.base}/sparql", mix, clients, seconds, accept)
-        log(f"throughput: medkg {results['medkg']['qps']:.1f} q/s")
-
-        closure = work / "closure.nt"
-        _closure_ntriples(files, closure, log)
-        binary = Path(sys.executable).parent / "oxigraph"
-        oxigraph = str(binary) if binary.is_file() else shutil.which("oxigraph")
-        if oxigraph is None:
-            results["oxigraph"] = {"error": "the oxigraph server is not installed"}
-        else:
-            # in memory (no --location), the closure uploaded to its default graph
-            port = free_port()
-            process = subprocess.Popen(
-                [oxigraph, "serve", "--bind", f"127.0.0.1:{port}"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                url = f"http://127.0.0.1:{port}/query"
-                _wait_url(process, url)
-                upload = httpx.post(
-                    f"http://127.0.0.1:{port}/store?default",
-                    content=closure.read_bytes(),
-                    headers={"Content-Type": "application/n-triples"},
-                    timeout=300,
-                )
-                upload.raise_for_status()
-                log(f"throughput: oxigraph serve, {clients} clients ...")
-                results["oxigraph"] = _hammer(url, mix, clients, seconds, accept)
-            finally:
-                _stop(process)
-            log(f"throughput: oxigraph {results['oxigraph']['qps']:.1f} q/s")
-
-        results["rdflib_endpoint"] = _rdflib_endpoint(closure, mix, clients, seconds, accept, log)
-    medkg_qps = results["medkg"]["qps"]
-    for key in ("oxigraph", "rdflib_endpoint"):
-        other = results.get(key, {})
-        if other.get("qps"):
-            results[f"medkg_over_{key}"] = medkg_qps / other["qps"]
-    return results
-
-
-def _rdflib_endpoint(
-    closure: Path, mix: Sequence[str], clients: int, seconds: float, accept: str, log: Log
-) -> dict[str, Any]:
-    binary = Path(sys.executable).parent / "rdflib-endpoint"
-    if not binary.is_file():
-        return {"error": "rdflib-endpoint is not installed (pip install '.[bench]')"}
-    port = free_port()
-    process = subprocess.Popen(
-        [str(binary), "serve", str(closure), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    if mode == BASELINE:
+        figures = run_baseline(workload_paths(files, workload), SLOW_LIMIT_S)
+        if "error" in figures:
+            return {"status": FAILED, **figures}
+        return {"status": MEASURED, "seconds": figures["wall_s"], **figures}
+    reused = startups.get(FAST_ROWS[workload]) if mode == FAST else None
     try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_url(process, url)
-        log(f"throughput: rdflib-endpoint, {clients} clients ...")
-        result = _hammer(url, mix, clients, seconds, accept)
+        row = reused or medkg_startup(files, workload, mode, workdir)
     except lubm.BenchError as exc:
-        return {"error": str(exc)}
-    finally:
-        _stop(process)
-    log(f"throughput: rdflib-endpoint {result['qps']:.1f} q/s")
-    return result
+        return {"status": FAILED, "error": str(exc)}
+    return {"status": MEASURED, "seconds": row["ready_s"], **row}
 
 
-def to_json(data: dict[str, Any]) -> str:
-    return json.dumps(data, indent=2)
+def _add_ratios(rows: list[dict[str, Any]]) -> None:
+    """``baseline_over_time`` / ``baseline_over_rss`` on every measured medkg row: the
+    baseline's time (peak memory) over that row's, when the baseline ran on its workload."""
+    for workload in WORKLOADS:
+        base = next((r for r in rows if r["workload"] == workload and r["mode"] == BASELINE), None)
+        if base is None or base["status"] != MEASURED:
+            continue
+        for row in rows:
+            if row["workload"] != workload or row["mode"] == BASELINE:
+                continue
+            if row["status"] != MEASURED:
+                continue
+            row["baseline_over_time"] = _ratio(base["seconds"], row["seconds"])
+            row["baseline_over_rss"] = _ratio(base["peak_rss_mib"], row["peak_rss_mib"])
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return None if top is None or not bottom else top / bottom
+
+
+def measure_modes(
+    files: lubm.LubmFiles,
+    plan: Mapping[str, Sequence[str]],
+    startups: dict[str, Any],
+    log: Log,
+) -> dict[str, Any]:
+    """A row for every workload and mode of :data:`WORKLOADS` x :data:`MODES`: measured when
+    ``plan[workload]`` names the mode, else ``"not run"``. The fast reasoner's rows reuse
+    ``startups`` (the result of :func:`measure_startups`) when it holds them."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workload in WORKLOADS:
+            for mode in MODES:
+                row: dict[str, Any] = {"workload": workload, "mode": mode}
+                if mode not in plan.get(workload, ()):
+                    rows.append({**row, "status": NOT_RUN})
+                    continue
+                log(f"startup by mode: {WORKLOAD_LABELS[workload]}, {mode} ...")
+                row.update(_measure_mode(files, workload, mode, startups, Path(tmp)))
+                log(f"startup by mode: {_describe(row)}")
+                rows.append(row)
+    _add_ratios(rows)
+    return {"rows": rows}
+
+
+def _describe(row: dict[str, Any]) -> str:
+    where = f"{row['workload']} {row['mode']}"
+    if row["status"] != MEASURED:
+        return f"{where}: {row['status']} {row.get('error', '')}".rstrip()
+    return f"{where}: {row['seconds']:.2f} s, {row['peak_rss_mib']} MiB"

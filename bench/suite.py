@@ -1,8 +1,13 @@
 """``python -m bench --quick|--scale|--full``: every benchmark part in sequence, the issue-6
-targets. ``--scale`` is ``--quick`` plus LUBM(5) and the 10^6-triple growth point.
+targets. ``--scale`` is ``--quick`` plus LUBM(1) with owlrl (in medkg and in the baseline),
+LUBM(5) and the 10^6-triple growth point; ``--full`` adds LUBM(5) with owlrl and the full
+engine and reasoner comparisons.
 
 Runs the engines, reasoner (full mode only; quick mode reuses the last
-``bench/results/reasoner.json``), pages, start-up, throughput and growth benchmarks, writes
+``bench/results/reasoner.json``), pages, start-up (the fast reasoner's cold and warm
+starts, then every workload by reasoning mode against owlrl on rdflib: :data:`PLANS`),
+throughput (seed graph and LUBM(1), 1 and 8 clients, medkg against ``oxigraph serve`` and
+rdflib-endpoint) and growth benchmarks, writes
 ``bench/results/suite.json`` and the targets section of ``docs/benchmarks.md`` (plus each
 part's own section), and draws ``docs/images/growth.png``.
 """
@@ -15,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import lubm, machine, report, serving, synthetic
+from bench import lubm, machine, report, serving, synthetic, throughput
 
 SECTION_START = "<!-- bench:targets:start -->"
 SECTION_END = "<!-- bench:targets:end -->"
@@ -24,33 +29,61 @@ GROWTH_PNG = lubm.REPO_ROOT / "docs" / "images" / "growth.png"
 
 Log = Callable[[str], None]
 
+#: What a row the mode does not run shows.
+NOT_RUN = "not run in this mode"
+
+#: What each mode starts, by workload: the reasoning modes (medkg's fast and owlrl
+#: reasoners, the owlrl-on-rdflib baseline). owlrl takes about 1 to 2 minutes on LUBM(1) and
+#: many on LUBM(5), so those rows wait for ``--scale`` and ``--full``. The LUBM sizes with a
+#: fast row are also the cold starts of the targets (``startup["lubm1"]``, ...).
+_ALL_MODES = (serving.FAST, serving.OWLRL, serving.BASELINE)
+STARTUP_MODES: dict[str, dict[str, tuple[str, ...]]] = {
+    "quick": {serving.SEED: _ALL_MODES, "lubm1": (serving.FAST,)},
+    "scale": {serving.SEED: _ALL_MODES, "lubm1": _ALL_MODES, "lubm5": (serving.FAST,)},
+    "full": {serving.SEED: _ALL_MODES, "lubm1": _ALL_MODES, "lubm5": _ALL_MODES},
+}
+
 PLANS: dict[str, dict[str, Any]] = {
     "quick": {
         "engines": ["engines", "--smoke", "--out", str(report.RESULTS_DIR), "--no-docs"],
         "reasoner": None,
         "pages_repeat": 20,
-        "lubm_sizes": [1],
+        "startup_modes": STARTUP_MODES["quick"],
         "throughput_s": 3.0,
+        "throughput_clients": throughput.CLIENTS,
         "growth": [10_000, 100_000],
     },
-    # quick plus the large sizes: LUBM(5) start-up and the 10^6-triple growth point
+    # quick plus the large sizes: LUBM(1) with owlrl, LUBM(5) start-up and the 10^6-triple
+    # growth point
     "scale": {
         "engines": ["engines", "--smoke", "--out", str(report.RESULTS_DIR), "--no-docs"],
         "reasoner": None,
         "pages_repeat": 20,
-        "lubm_sizes": [1, 5],
+        "startup_modes": STARTUP_MODES["scale"],
         "throughput_s": 3.0,
+        "throughput_clients": throughput.CLIENTS,
         "growth": [10_000, 100_000, 1_000_000],
     },
     "full": {
         "engines": ["engines"],
         "reasoner": ["reasoner"],
         "pages_repeat": 50,
-        "lubm_sizes": [1, 5],
+        "startup_modes": STARTUP_MODES["full"],
         "throughput_s": 10.0,
+        "throughput_clients": throughput.CLIENTS,
         "growth": [10_000, 100_000, 1_000_000],
     },
 }
+
+
+def lubm_sizes(plan: dict[str, Any]) -> list[int]:
+    """The LUBM sizes whose cold start (fast reasoner) ``plan`` measures."""
+    sizes = (
+        serving.lubm_size(workload)
+        for workload, modes in plan["startup_modes"].items()
+        if serving.FAST in modes
+    )
+    return sorted(size for size in sizes if size is not None)
 
 
 def _load(name: str) -> dict[str, Any] | None:
@@ -84,7 +117,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                     f"LUBM({size}) ready to serve from a cold start < {limit:g} s",
                     "not measured",
                     None,
-                    "`--scale` and `--full` modes only",
+                    NOT_RUN,
                 )
             )
             continue
@@ -115,34 +148,7 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 bool(issue6["met"]),
             )
         )
-    tp = results.get("throughput", {})
-    medkg = tp.get("medkg", {})
-    for key, label, limit in (
-        ("rdflib_endpoint", "rdflib-endpoint", 4.0),
-        ("oxigraph", "`oxigraph serve` (in memory)", 0.7),
-    ):
-        other = tp.get(key, {})
-        ratio = tp.get(f"medkg_over_{key}")
-        note = other.get("error", "")
-        if not note and other:
-            note = (
-                f"medkg {medkg.get('qps', 0):.1f} q/s, {label} {other['qps']:.1f} q/s "
-                f"({other['errors']} failed or timed-out requests)"
-            )
-        rows.append(
-            _target(
-                f"`/sparql`, {tp.get('clients', 8)} clients, LUBM(1): >= {limit:g}x {label}",
-                "not measured" if ratio is None else f"{ratio:.2f}x",
-                None if ratio is None else ratio >= limit,
-                note,
-            )
-        )
-    p99 = medkg.get("p99_s")
-    rows.append(
-        _target(
-            "`/sparql` p99 under 8 clients < 50 ms", _ms(p99), None if p99 is None else p99 < 0.05
-        )
-    )
+    rows += _throughput_targets(results.get("throughput") or {})
     for key, label, limit in (
         ("seed_cold", "seed graph: cold start to first answer", 2.0),
         ("seed_warm", "seed graph: warm start to first answer", 1.0),
@@ -189,8 +195,172 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _throughput_targets(tp: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `/sparql` targets, read from the 8-client runs on the LUBM(1) closure."""
+    rows: list[dict[str, Any]] = []
+    medkg = throughput.find_run(tp, throughput.LUBM1, 8, throughput.MEDKG)
+    medkg_failed = medkg is not None and medkg["status"] != throughput.OK
+    for key, label, limit in (
+        (throughput.RDFLIB_ENDPOINT, "rdflib-endpoint", 4.0),
+        (throughput.OXIGRAPH, "`oxigraph serve` (in memory)", 0.7),
+    ):
+        description = f"`/sparql`, 8 clients, LUBM(1): >= {limit:g}x {label}"
+        other = throughput.find_run(tp, throughput.LUBM1, 8, key)
+        if medkg is None or other is None:
+            rows.append(_target(description, "not measured", None))
+            continue
+        if medkg_failed:
+            rows.append(_target(description, "medkg failed", False, medkg.get("error", "")))
+            continue
+        ratio = other.get("medkg_over")
+        note = other.get("error", "")
+        if not note and ratio is not None:
+            note = (
+                f"medkg {medkg['qps']:.1f} q/s, {label} {other['qps']:.1f} q/s "
+                f"({other['errors']} failed or timed-out requests)"
+            )
+        rows.append(
+            _target(
+                description,
+                "not measured" if ratio is None else f"{ratio:.2f}x",
+                None if ratio is None else ratio >= limit,
+                note,
+            )
+        )
+    p99 = None if medkg is None or medkg_failed else medkg.get("p99_s")
+    rows.append(
+        _target(
+            "`/sparql` p99 under 8 clients < 50 ms",
+            "medkg failed" if medkg_failed else _ms(p99),
+            False if medkg_failed else None if p99 is None else p99 < 0.05,
+            "LUBM(1) closure, the LUBM query mix",
+        )
+    )
+    return rows
+
+
 def _verdict(met: bool | None) -> str:
     return "not measured" if met is None else "**met**" if met else "**not met**"
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _cell(text: str, limit: int = 200) -> str:
+    """``text`` fit for a Markdown table cell."""
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def render_throughput(tp: dict[str, Any] | None) -> list[str]:
+    """The throughput matrix: every graph x client count x server, measured or not."""
+    if not tp:
+        return []
+    graphs = tp.get("graphs", {})
+    lines = [
+        "",
+        f"### `/sparql` throughput ({tp['seconds']:g} s a run)",
+        "",
+        "Each server on 127.0.0.1, its clients sending the graph's queries round-robin for "
+        f"{tp['seconds']:g} s; a request unanswered {throughput.GRACE_S:g} s after that "
+        "counts as failed (timed out). The answer count of each query's first answer is "
+        "checked; a server whose counts differ fails its row. medkg runs without its "
+        "per-client limiter; `oxigraph serve` and rdflib-endpoint serve the same closure "
+        "(medkg's default graph: every asserted graph plus the inferred one).",
+        "",
+    ]
+    for key in (throughput.SEED, throughput.LUBM1):
+        graph = graphs.get(key)
+        if graph:
+            lines.append(
+                f"- {graph['label']} ({graph['triples']:,} triples): "
+                f"{len(graph['queries'])} queries ({', '.join(graph['queries'])}), answer "
+                f"counts checked against {graph['reference']}."
+            )
+    lines += [
+        "",
+        "| graph | clients | server | q/s | p50 | p99 | answers | failed (timed out) "
+        "| medkg's q/s over this |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    clients = tp.get("clients", list(throughput.CLIENTS))
+    for key in (throughput.SEED, throughput.LUBM1):
+        for count in clients:
+            for server in throughput.SERVERS:
+                where = (
+                    f"| {throughput.GRAPH_LABELS[key]} | {count} | "
+                    f"{throughput.SERVER_LABELS[server]} |"
+                )
+                run = throughput.find_run(tp, key, count, server)
+                lines.append(where + _throughput_cells(run, server))
+    return lines
+
+
+def _throughput_cells(run: dict[str, Any] | None, server: str) -> str:
+    if run is None:
+        return f" {NOT_RUN} | | | | | |"
+    if "qps" not in run:
+        return f" failed: {_cell(run.get('error', '?'))} | | | | | |"
+    if run["status"] != throughput.OK:
+        ratio = f"**failed**: {_cell(run.get('error', '?'))}"
+    elif server == throughput.MEDKG:
+        ratio = "1.00x"
+    else:
+        ratio = _times(run.get("medkg_over"))
+    return (
+        f" {run['qps']:.1f} | {_ms(run['p50_s'])} | {_ms(run['p99_s'])} | {run['requests']} "
+        f"| {run['errors']} ({run['timeouts']}) | {ratio} |"
+    )
+
+
+def render_modes(modes: dict[str, Any] | None, mode: str) -> list[str]:
+    """Start-up by reasoning mode: every workload x mode, measured or not run."""
+    if not modes:
+        return []
+    lines = [
+        "",
+        "### Start-up by reasoning mode, against owlrl on rdflib",
+        "",
+        "medkg rows: a cold start (`--no-cache`, default query workers) of "
+        "`medkg --reasoner fast|owlrl serve`, from the process start to `/health` ready "
+        "(LUBM) or to the first `/sparql` answer (seed graph; the fast row is the median "
+        "of 3 starts); peak RSS is the server process's. Baseline: a fresh Python process "
+        "that parses the same files into an rdflib `Graph` and runs "
+        "`owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)` (no serving, no "
+        "CONSTRUCT rules), from its start to its exit; its peak RSS from `getrusage`. "
+        "The ratios are the baseline's figure over the row's, on the same workload "
+        f"(above 1: medkg is faster or smaller). Rows `--{mode}` does not run say so.",
+        "",
+        "| workload | mode | ready (medkg) / done (baseline) | peak RSS "
+        "| baseline / this, time | baseline / this, memory |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in modes.get("rows", []):
+        where = (
+            f"| {serving.WORKLOAD_LABELS[row['workload']]} | {serving.MODE_LABELS[row['mode']]} |"
+        )
+        lines.append(where + _mode_cells(row))
+    return lines
+
+
+def _mode_cells(row: dict[str, Any]) -> str:
+    if row["status"] == serving.NOT_RUN:
+        return f" {NOT_RUN} | | | |"
+    if row["status"] != serving.MEASURED:
+        return f" failed: {_cell(row.get('error', '?'))} | | | |"
+    seconds = _s(row["seconds"])
+    if row["mode"] == serving.BASELINE:
+        seconds += (
+            f" (parse {_s(row['parse_s'])}, inference {_s(row['inference_s'])}; "
+            f"{row['closure_triples']:,} triples)"
+        )
+        ratios = "| |"
+    else:
+        ratios = (
+            f"{_times(row.get('baseline_over_time'))} | {_times(row.get('baseline_over_rss'))} |"
+        )
+    return f" {seconds} | {row['peak_rss_mib']} MiB | {ratios}"
 
 
 def render(results: dict[str, Any]) -> str:
@@ -212,32 +382,17 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {row['target']} | {row['measured']} | {_verdict(row['met'])} | {row['note']} |"
         )
-    tp = results.get("throughput")
-    if tp:
-        lines += [
-            "",
-            f"### `/sparql` throughput ({tp['clients']} clients, {tp['seconds']:g} s "
-            f"each, queries {', '.join(tp['queries'])} round-robin)",
-            "",
-            "| server | answers | failed | q/s | p50 | p99 |",
-            "|---|---|---|---|---|---|",
-        ]
-        for key, label in (
-            ("medkg", "medkg serve"),
-            ("oxigraph", "oxigraph serve (memory)"),
-            ("rdflib_endpoint", "rdflib-endpoint"),
-        ):
-            r = tp.get(key, {})
-            if "qps" in r:
-                lines.append(
-                    f"| {label} | {r['requests']} | {r['errors']} | {r['qps']:.1f} | "
-                    f"{_ms(r['p50_s'])} | {_ms(r['p99_s'])} |"
-                )
-            else:
-                lines.append(f"| {label} | not measured: {r.get('error', '?')} | | | | |")
+    lines += render_throughput(results.get("throughput"))
+    lines += render_modes(results.get("startup_modes"), results["mode"])
     start = results.get("startup")
     if start:
-        lines += ["", "### Start-up", "", "| what | ready after | peak RSS |", "|---|---|---|"]
+        lines += [
+            "",
+            "### Start-up (fast reasoner, default query workers)",
+            "",
+            "| what | ready after | peak RSS |",
+            "|---|---|---|",
+        ]
         for key, row in start.items():
             lines.append(f"| {key} | {_s(row['ready_s'])} | {row['peak_rss_mib']} MiB |")
     growth = results.get("growth")
@@ -279,9 +434,15 @@ def run(mode: str, log: Log) -> int:
     status |= bench_main(["pages", "--repeat", str(plan["pages_repeat"])])
     results["pages"] = _load("pages.json")
     log("== start-up")
-    results["startup"] = serving.measure_startups(files, plan["lubm_sizes"], log)
+    results["startup"] = serving.measure_startups(files, lubm_sizes(plan), log)
+    log("== start-up by reasoning mode")
+    results["startup_modes"] = serving.measure_modes(
+        files, plan["startup_modes"], results["startup"], log
+    )
     log("== throughput")
-    results["throughput"] = serving.measure_throughput(files, 8, plan["throughput_s"], log)
+    results["throughput"] = throughput.measure_matrix(
+        files, plan["throughput_s"], log, plan["throughput_clients"]
+    )
     log("== growth")
     results["growth"] = synthetic.measure_growth(plan["growth"], log)
     results["growth_plot"] = synthetic.plot(results["growth"], GROWTH_PNG)
