@@ -26,7 +26,6 @@ import pyoxigraph as ox
 import rdflib
 from rdflib import BNode, Dataset, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
-from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
 from medkg import reasoner as fast
@@ -127,6 +126,8 @@ def _clashes(graph: Graph) -> list[str]:
 def _prepare_rule(path: Path) -> tuple[str, Any]:
     """The rule's text and its rdflib form; QuerySyntaxError/InputError when it is no
     CONSTRUCT query (checked with rdflib whichever reasoner runs it)."""
+    from rdflib.plugins.sparql import prepareQuery  # imported only to compute a closure
+
     text = read_bytes(path).decode("utf-8")
     try:
         query = prepareQuery(text, initNs=PREFIXES)
