@@ -267,17 +267,29 @@ def _binary(name: str) -> str | None:
 
 
 @contextmanager
+def _started(
+    name: str, extra: str, arguments: Callable[[int], list[str]], path: str
+) -> Iterator[str]:
+    """The installed server ``name`` (``pip install '.[extra]'``) on a free port, run with
+    ``arguments(port)``: its query URL once it answers there."""
+    binary = _binary(name)
+    if binary is None:
+        raise lubm.BenchError(f"{name} is not installed (pip install '.[{extra}]')")
+    port = free_port()
+    with _process([binary, *arguments(port)]) as process:
+        url = f"http://127.0.0.1:{port}{path}"
+        _wait_url(process, url)
+        yield url
+
+
+@contextmanager
 def oxigraph_serve(closure: Path) -> Iterator[str]:
     """``oxigraph serve`` in memory with ``closure`` in its default graph: its query URL."""
-    binary = _binary("oxigraph")
-    if binary is None:
-        raise lubm.BenchError("the oxigraph server is not installed (pip install '.[test]')")
-    port = free_port()
-    with _process([binary, "serve", "--bind", f"127.0.0.1:{port}"]) as process:
-        url = f"http://127.0.0.1:{port}/query"
-        _wait_url(process, url)
+    with _started(
+        "oxigraph", "test", lambda p: ["serve", "--bind", f"127.0.0.1:{p}"], "/query"
+    ) as url:
         upload = httpx.post(
-            f"http://127.0.0.1:{port}/store?default",
+            url.removesuffix("/query") + "/store?default",
             content=closure.read_bytes(),
             headers={"Content-Type": "application/n-triples"},
             timeout=300,
@@ -289,14 +301,11 @@ def oxigraph_serve(closure: Path) -> Iterator[str]:
 @contextmanager
 def rdflib_endpoint_serve(closure: Path) -> Iterator[str]:
     """rdflib-endpoint serving ``closure``: its query URL."""
-    binary = _binary("rdflib-endpoint")
-    if binary is None:
-        raise lubm.BenchError("rdflib-endpoint is not installed (pip install '.[bench]')")
-    port = free_port()
-    command = [binary, "serve", str(closure), "--host", "127.0.0.1", "--port", str(port)]
-    with _process(command) as process:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_url(process, url)
+
+    def arguments(port: int) -> list[str]:
+        return ["serve", str(closure), "--host", "127.0.0.1", "--port", str(port)]
+
+    with _started("rdflib-endpoint", "bench", arguments, "/") as url:
         yield url
 
 
