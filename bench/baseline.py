@@ -4,8 +4,9 @@ The same input files are parsed into one rdflib ``Graph``, then
 ``owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)`` computes the OWL 2 RL
 closure; no serving, no cache, no CONSTRUCT rules, no store. Each run is a fresh Python
 process (``python -m bench.baseline FILE ...``), so its memory is its own: the child times
-parsing and inference, and reports its peak resident set (``ru_maxrss`` of
-``resource.getrusage(RUSAGE_SELF)``) as one JSON line on standard output. The parent adds
+parsing and inference, and reports its own peak resident set (``VmHWM`` of
+``/proc/self/status``; ``ru_maxrss`` would include the parent's size, which Linux carries
+over ``execve``) as one JSON line on standard output. The parent adds
 the process's wall time, from its start (interpreter start and imports included, as for a
 server's start-up) to its exit.
 """
@@ -25,6 +26,8 @@ from typing import IO, Any, cast
 
 from rdflib import Graph
 from rdflib.util import guess_format
+
+from bench.machine import proc_status_mib
 
 #: Where ``bench`` can be imported from (the repository root).
 _ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +58,11 @@ def parse_files(paths: Sequence[Path]) -> Graph:
 
 
 def _peak_rss_mib() -> float:
+    """This process's own peak resident set (``ru_maxrss`` would include the size of the
+    process that started it: Linux carries it over ``execve``)."""
+    peak = proc_status_mib("VmHWM")
+    if peak is not None:
+        return peak
     scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # KiB on Linux, bytes on macOS
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale, 1)
 

@@ -144,3 +144,18 @@ def other_cpu_share(start: CpuSample, end: CpuSample) -> float | None:
         return None
     others = (end.machine_busy_s - start.machine_busy_s) - (end.own_s - start.own_s)
     return round(min(max(others / (wall * cores), 0.0), 1.0), 3)
+
+
+def proc_status_mib(field_name: str) -> float | None:
+    """A ``/proc/self/status`` memory field (VmRSS, VmHWM) in MiB; None off Linux. VmHWM is
+    this program's own peak: unlike ``getrusage``'s ``ru_maxrss``, which Linux carries
+    over ``execve`` from the process that forked it (a child of a large process would
+    report at least that process's size)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field_name + ":"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None

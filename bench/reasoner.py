@@ -29,6 +29,7 @@ from pathlib import Path
 from rdflib import Dataset
 
 from bench.lubm import BenchError, Log, LubmFiles
+from bench.machine import proc_status_mib
 from medkg.config import Reasoner, Settings, resolve_resources
 from medkg.errors import InconsistencyError
 from medkg.inference import compute_inferred
@@ -111,18 +112,6 @@ class ReasonerRun:
         }
 
 
-def _rss_mib(field_name: str) -> float | None:
-    """A ``/proc/self/status`` memory field (VmRSS, VmHWM) in MiB; None off Linux."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith(field_name + ":"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
-
-
 def _reset_peak_rss() -> None:
     try:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
@@ -138,7 +127,7 @@ def _child(
     ("time", seconds) per run, and finally ("memory", peak MiB, start MiB)."""
     try:
         _reset_peak_rss()
-        start_rss = _rss_mib("VmRSS")
+        start_rss = proc_status_mib("VmRSS")
         for index in range(runs):
             gc.collect()
             start = time.perf_counter()
@@ -153,7 +142,7 @@ def _child(
                 conn.send(("inferred", lines))
             conn.send(("time", elapsed))
             del inferred
-        peak = _rss_mib("VmHWM")
+        peak = proc_status_mib("VmHWM")
         if peak is None:  # no /proc: ru_maxrss is KiB on Linux, bytes on macOS
             peak = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         conn.send(("memory", peak, start_rss))

@@ -164,6 +164,18 @@ def test_baseline_parses_and_closes_a_tiny_graph(tmp_path: Path) -> None:
     assert figures["peak_rss_mib"] > 0
 
 
+def test_the_baseline_reports_its_own_peak_memory_not_its_parents(tmp_path: Path) -> None:
+    ontology = tmp_path / "o.nt"
+    ontology.write_text("<http://e.org/x> <http://e.org/p> <http://e.org/y> .\n")
+    ballast = bytearray(400 * 1024 * 1024)  # this process, the baseline's parent, grows
+    for offset in range(0, len(ballast), 4096):
+        ballast[offset] = 1
+    figures = baseline.run_baseline([ontology], limit_s=120)
+    assert "error" not in figures, figures
+    assert 0 < figures["peak_rss_mib"] < 300  # ru_maxrss would say at least 400 MiB
+    del ballast
+
+
 # -- the suite: plans, targets, rendering ---------------------------------------------------
 
 
