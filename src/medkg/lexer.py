@@ -71,11 +71,12 @@ def tokens(sparql: str) -> Iterator[Token]:
         yield Token(kind, match.group(), match.start())
 
 
-#: Texts up to this long have their tokens remembered (:func:`token_list`).
-REMEMBERED_CHARS = 8192
+#: Texts up to this long have their tokens remembered (:func:`token_list`), the last 128 of
+#: them (about 20 MB at the very most, for texts made of one-character tokens).
+REMEMBERED_CHARS = 4096
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _remembered_tokens(sparql: str) -> tuple[Token, ...]:
     return tuple(tokens(sparql))
 
