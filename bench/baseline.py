@@ -27,7 +27,7 @@ from typing import IO, Any, cast
 from rdflib import Graph
 from rdflib.util import guess_format
 
-from bench.machine import proc_status_mib
+from bench.machine import clean_environment, proc_status_mib
 
 #: Where ``bench`` can be imported from (the repository root).
 _ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def close(paths: Sequence[Path]) -> dict[str, Any]:
 def run_baseline(paths: Sequence[Path], limit_s: float = 3600.0) -> dict[str, Any]:
     """One baseline run in a fresh process: :func:`close`'s figures plus ``wall_s``, or
     ``{"error": ...}`` when it fails or passes ``limit_s``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
+    env = clean_environment()
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONWARNINGS"] = "ignore"
     command = [sys.executable, "-m", "bench.baseline", *map(str, paths)]

@@ -159,3 +159,9 @@ def proc_status_mib(field_name: str) -> float | None:
     except OSError:
         pass
     return None
+
+
+def clean_environment() -> dict[str, str]:
+    """This process's environment without ``MEDKG_*`` settings: a benchmarked program gets
+    only the settings the benchmark gives it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}

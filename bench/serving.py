@@ -27,6 +27,7 @@ import httpx
 
 from bench import lubm
 from bench.baseline import run_baseline
+from bench.machine import clean_environment
 
 Log = Callable[[str], None]
 STARTUP_LIMIT_S = 600.0
@@ -45,12 +46,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _clean_environment() -> dict[str, str]:
-    """This process's environment without ``MEDKG_*`` settings: a benchmarked server gets
-    only the settings the benchmark gives it."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
 
 
 def medkg_command(*args: str, options: Sequence[str] = ()) -> list[str]:
@@ -78,7 +73,7 @@ class Server:
             [sys.executable, "-c", _WRAPPER, *command],
             stdout=self._log,
             stderr=self._err,
-            env={**_clean_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
+            env={**clean_environment(), "PYTHONWARNINGS": "ignore", **(env or {})},
         )
 
     def wait(

@@ -25,7 +25,6 @@ address sending as fast as it can.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import statistics
@@ -43,6 +42,7 @@ from typing import Any
 import httpx
 
 from bench import lubm
+from bench.machine import clean_environment
 from bench.serving import FIRST_QUERY, free_port, lubm_files, medkg_server
 from medkg.examples import with_prefixes
 
@@ -223,10 +223,6 @@ def hammer(url: str, queries: Sequence[Query], clients: int, seconds: float) -> 
 # The servers
 
 
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("MEDKG_")}
-
-
 def _wait_url(process: subprocess.Popen[bytes], url: str, limit: float = 300) -> None:
     start = time.perf_counter()
     while time.perf_counter() - start < limit:
@@ -255,7 +251,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def _process(command: Sequence[str]) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env()
+        list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_environment()
     )
     try:
         yield process
@@ -348,7 +344,7 @@ def export_seed_closure(path: Path, log: Log) -> None:
             sys.executable, "-m", "medkg", "--cache-dir", tmp,
             "export", "--graphs", "all", "--format", "ntriples", "--output", str(path),
         ]  # fmt: skip
-        done = subprocess.run(command, env=_clean_env(), capture_output=True, text=True)
+        done = subprocess.run(command, env=clean_environment(), capture_output=True, text=True)
     if done.returncode != 0:
         raise lubm.BenchError(f"medkg export failed: {done.stderr.strip()[-300:]}")
 

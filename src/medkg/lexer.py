@@ -398,7 +398,7 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
 
 
 def _has_comment(text: str) -> bool:
-    return "#" in text and any(t.kind == "comment" for t in token_list(text))
+    return "#" in text and any(t.kind == "comment" for t in tokens(text))
 
 
 def reorder_flat_groups(sparql: str, key: Callable[[str], float], most: int = WIDE_GROUP) -> str:

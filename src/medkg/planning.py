@@ -43,7 +43,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from medkg.lexer import declared_prefixes, pattern_terms, reorder_flat_groups
+from medkg.lexer import (
+    REMEMBERED_CHARS,
+    declared_prefixes,
+    pattern_terms,
+    reorder_flat_groups,
+)
 from medkg.namespaces import PREFIXES, RDF_NS
 
 RDF_TYPE = RDF_NS + "type"
@@ -161,10 +166,9 @@ class Planner:
     which case queries go unordered, never waiting, until it is done.
     """
 
-    #: Queries whose ordered text is remembered, and the longest one remembered: a
-    #: service answers the same few queries again and again.
+    #: Queries whose ordered text is remembered (those up to the lexer's
+    #: ``REMEMBERED_CHARS``): a service answers the same few queries again and again.
     REMEMBERED = 512
-    REMEMBERED_CHARS = 8192
 
     def __init__(self, store: ox.Store) -> None:
         self._store = store
@@ -197,7 +201,7 @@ class Planner:
         if cardinalities is None:
             return sparql
         ordered = order_patterns(sparql, cardinalities)
-        if len(sparql) <= self.REMEMBERED_CHARS:
+        if len(sparql) <= REMEMBERED_CHARS:
             if len(self._ordered) >= self.REMEMBERED:
                 self._ordered.pop(next(iter(self._ordered)), None)  # the oldest
             self._ordered[sparql] = ordered
