@@ -10,7 +10,7 @@ import threading
 import pyoxigraph as ox
 import pytest
 
-from medkg.threads import LargeStackThread, call_with_large_stack
+from medkg.threads import call_with_large_stack, run_with_large_stack
 
 DEEP = "ASK { FILTER(" + "!" * 10_000 + "true) }"
 
@@ -31,13 +31,14 @@ def test_a_deep_query_kills_a_default_thread() -> None:
 
 def test_a_deep_query_runs_on_a_large_stack() -> None:
     assert call_with_large_stack(_ask, DEEP) is True
-    assert LargeStackThread().call(_ask, DEEP) is True
+    answers: list[bool] = []
+    run_with_large_stack(lambda: answers.append(_ask(DEEP)))
+    assert answers == [True]
 
 
-def test_the_long_lived_thread_runs_every_call_on_one_thread_and_reraises() -> None:
-    runner = LargeStackThread()
-    first = runner.call(threading.get_ident)
-    assert first != threading.get_ident()
+def test_a_loop_runs_on_another_thread_and_its_exception_is_reraised() -> None:
+    seen: list[int] = []
+    run_with_large_stack(lambda: seen.append(threading.get_ident()))
+    assert seen and seen[0] != threading.get_ident()
     with pytest.raises(ZeroDivisionError):
-        runner.call(lambda: 1 / 0)
-    assert runner.call(threading.get_ident) == first  # an exception does not end it
+        run_with_large_stack(lambda: print(1 / 0))

@@ -6,6 +6,7 @@ still fail if a runaway query is not stopped or blocks other queries.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -14,11 +15,13 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 import pytest
+import uvloop
 
 from conftest import Bundled
 from medkg.errors import ConfigError, QuerySyntaxError, QueryTimeout, ServiceUnavailable
@@ -35,6 +38,7 @@ from medkg.workers import (
 )
 
 DEFAULT = ox.DefaultGraph()
+T = TypeVar("T")
 
 TIMEOUT = 2.0
 SIMPLE = QueryJob(
@@ -330,3 +334,138 @@ def test_a_request_that_gives_up_leaves_no_trace() -> None:
     fair.put("a")  # kept for the next request, not handed to the one that gave up
     assert fair.qsize() == 1
     assert fair.get(0) == "a"
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting on the event loop (what the endpoint does): the same pool, no thread per request
+
+LOOPS = ["asyncio", "uvloop"]
+
+
+def _run_on(loop: str, coroutine: Coroutine[object, object, T]) -> T:
+    """``coroutine`` to completion on the standard event loop or on uvloop (the server's)."""
+    factory = uvloop.new_event_loop if loop == "uvloop" else None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coroutine)
+
+
+# Every triple of the closure: an answer far larger than a socket buffer, read in pieces.
+EVERYTHING = QueryJob("SELECT * WHERE { ?s ?p ?o }", accept="application/sparql-results+json")
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_answers_on_the_event_loop_and_the_pipe_stays_blocking(pool: WorkerPool, loop: str) -> None:
+    _wait_for_workers(pool, 2)
+
+    async def run() -> list[bytes]:
+        return [(await pool.run_async(job)).body for job in (SIMPLE, EVERYTHING, SIMPLE)]
+
+    simple, everything, again = _run_on(loop, run())
+    assert _is_true(simple) and _is_true(again)
+    rows = json.loads(everything)["results"]["bindings"]
+    assert len(everything) > 1_000_000 and len(rows) > 5_000
+    # uvloop makes a watched descriptor non-blocking: a blocking read on it must still work
+    assert len(pool.run(EVERYTHING).body) == len(everything)
+    _wait_for_workers(pool, 2)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_errors_reach_the_coroutine(pool: WorkerPool, loop: str) -> None:
+    with pytest.raises(QuerySyntaxError):
+        _run_on(loop, pool.run_async(QueryJob("SELECT * WHERE { ?s ?p }")))
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_runaway_is_killed_while_the_loop_and_other_queries_run_on(
+    pool: WorkerPool, loop: str
+) -> None:
+    _wait_for_workers(pool, 2)
+    before = set(pool.worker_pids())
+
+    async def run() -> tuple[BaseException | None, float, int, float]:
+        ticks = 0
+        runaway = asyncio.ensure_future(pool.run_async(RUNAWAY))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        simple = await pool.run_async(SIMPLE)
+        simple_latency = time.monotonic() - started
+        assert _is_true(simple.body)
+        while not runaway.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+        return runaway.exception(), simple_latency, ticks, time.monotonic() - started
+
+    error, simple_latency, ticks, elapsed = _run_on(loop, run())
+    assert isinstance(error, QueryTimeout)
+    assert elapsed < TIMEOUT + 1.0
+    assert simple_latency < 1.0, f"a simple query waited {simple_latency:.2f}s"
+    assert ticks > 50, "the event loop ran on while the runaway was timed"
+    killed = before - set(pool.worker_pids())
+    assert len(killed) == 1
+    _wait_for_workers(pool, 2)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_cancelled_request_kills_its_query(pool: WorkerPool, loop: str) -> None:
+    _wait_for_workers(pool, 2)
+    before = set(pool.worker_pids())
+
+    async def run() -> None:
+        runaway = asyncio.ensure_future(pool.run_async(RUNAWAY))
+        await asyncio.sleep(0.3)
+        runaway.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runaway
+
+    started = time.monotonic()
+    _run_on(loop, run())
+    assert time.monotonic() - started < TIMEOUT, "the cancelled query was not waited for"
+    killed = before - set(pool.worker_pids())
+    assert len(killed) == 1, "the cancelled query's worker was stopped"
+    (pid,) = killed
+    assert not Path(f"/proc/{pid}").exists()
+    _wait_for_workers(pool, 2)
+    assert _is_true(pool.run(SIMPLE).body)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_waiters_on_threads_and_on_the_loop_are_served_in_arrival_order(loop: str) -> None:
+    fair: FairQueue[str] = FairQueue()
+    got: dict[str, str] = {}
+    thread = threading.Thread(target=lambda: got.__setitem__("thread", fair.get(10)))
+    thread.start()
+    _wait_for(lambda: len(fair._waiting) == 1)
+
+    async def run() -> None:
+        waiter = asyncio.ensure_future(fair.get_async(10))
+        while len(fair._waiting) < 2:
+            await asyncio.sleep(0.001)
+        await asyncio.to_thread(fair.put, "a")  # from another thread, as a worker start does
+        fair.put("b")  # from the loop itself, as a finished query does
+        got["loop"] = await waiter
+
+    _run_on(loop, run())
+    thread.join(10)
+    assert got == {"thread": "a", "loop": "b"}
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_waiter_on_the_loop_that_gives_up_or_is_cancelled_leaves_no_trace(loop: str) -> None:
+    fair: FairQueue[str] = FairQueue()
+
+    async def run() -> None:
+        with pytest.raises(queue.Empty):
+            await fair.get_async(0.05)
+        assert not fair._waiting
+        cancelled = asyncio.ensure_future(fair.get_async(10))
+        behind = asyncio.ensure_future(fair.get_async(10))
+        while len(fair._waiting) < 2:
+            await asyncio.sleep(0.001)
+        cancelled.cancel()  # while still queued: the item goes to it, then on to the next
+        fair.put("a")
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        assert await behind == "a", "the cancelled waiter's item went to the next one"
+        assert not fair._waiting and fair.qsize() == 0
+
+    _run_on(loop, run())

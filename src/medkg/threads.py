@@ -9,7 +9,6 @@ virtual memory: only the pages a call touches are ever committed.
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -52,29 +51,20 @@ def _start_large(thread: threading.Thread) -> None:
             threading.stack_size(previous)
 
 
-class LargeStackThread:
-    """One long-lived daemon thread with a large stack that runs calls one at a time, for
-    a caller that runs many of them in sequence (a query worker): starting a thread per
-    call costs more than a small query."""
+def run_with_large_stack(fn: Callable[[*Ts], None], *args: *Ts) -> None:
+    """``fn(*args)`` on a new thread with a large stack, waiting for it to return: for a
+    whole loop of calls (a query worker's), so no call pays a hand-over between threads.
+    An exception ``fn`` raises is re-raised here."""
+    failure: list[BaseException] = []
 
-    def __init__(self) -> None:
-        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        _start_large(threading.Thread(target=self._serve, name="medkg-query", daemon=True))
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # handed over to the caller, who re-raises it
+            failure.append(exc)
 
-    def _serve(self) -> None:
-        while True:
-            self._calls.get()()
-
-    def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
-        """``fn(*args)`` on the thread (waiting for the calls before it); its result or
-        its exception."""
-        future: Future[T] = Future()
-
-        def run() -> None:
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # handed over to the caller, who re-raises it
-                future.set_exception(exc)
-
-        self._calls.put(run)
-        return future.result()
+    thread = threading.Thread(target=target, name="medkg-query", daemon=True)
+    _start_large(thread)
+    thread.join()
+    if failure:
+        raise failure[0]

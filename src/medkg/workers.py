@@ -16,9 +16,12 @@ imported this module once (:mod:`medkg.processes`; spawned where there is none),
 worker starts in milliseconds and never inherits the server's threads or locks. A pool can
 be started before the graph is loaded; its workers then wait for the first snapshot.
 
+The endpoint waits for a worker's answer on its event loop (:meth:`WorkerPool.run_async`:
+the loop watches the worker's pipe); other callers block a thread (:meth:`WorkerPool.run`).
+
 ::
 
-    request thread --run(job)--> idle queue --> worker process (execute(kg, job))
+    request (coroutine or thread) --job--> idle queue --> worker process (execute(kg, job))
          |                                         |
          +<------- ("ok", QueryAnswer) ------------+
          +<------- ("error", MedkgError) ----------+
@@ -27,6 +30,7 @@ be started before the graph is loaded; its workers then wait for the first snaps
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -36,6 +40,7 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -51,7 +56,7 @@ from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.loading import SourceFile
 from medkg.processes import WorkerContext, worker_context
 from medkg.store import KnowledgeGraph
-from medkg.threads import LargeStackThread
+from medkg.threads import run_with_large_stack
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +203,14 @@ def _worker_main(conn: Connection) -> None:
     # Ctrl-C reaches the whole process group: the server stops its workers itself (a None
     # message, else a kill; a closed pipe if it dies), so a worker does not stop on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The whole loop runs on a large stack: pyoxigraph recurses on long chains in the text.
+    run_with_large_stack(_serve_jobs, conn)
+
+
+def _serve_jobs(conn: Connection) -> None:
     # A snapshot deleted before the worker got to it (newer writes) is reported as stale;
     # the pool then sends the current one.
     kg: KnowledgeGraph | None = None
-    runner = LargeStackThread()
     while True:
         try:
             job = conn.recv()
@@ -216,8 +225,7 @@ def _worker_main(conn: Connection) -> None:
             conn.send(("error", ServiceUnavailable("the query worker has no graph loaded")))
             continue
         try:
-            # A large stack: pyoxigraph recurses on long chains in the query text.
-            conn.send(("ok", runner.call(execute, kg, job)))
+            conn.send(("ok", execute(kg, job)))
         except MedkgError as exc:
             conn.send(("error", _portable(exc)))
         except Exception as exc:  # a defect in execute: report it, keep the worker alive
@@ -228,7 +236,8 @@ W = TypeVar("W")
 
 
 class FairQueue(Generic[W]):
-    """Idle workers handed to waiting requests first come, first served.
+    """Idle workers handed to waiting requests first come, first served, whether a request
+    waits on a thread (:meth:`get`) or on the event loop (:meth:`get_async`).
 
     ``queue.Queue`` lets a request that arrives just as a worker comes back take it ahead
     of the requests already waiting (the woken one finds the queue empty again and waits
@@ -244,27 +253,64 @@ class FairQueue(Generic[W]):
     def put(self, item: W) -> None:
         """Hand ``item`` to the longest-waiting request, or keep it until one asks."""
         with self._lock:
-            if self._waiting:
-                waiter = self._waiting.popleft()
-                waiter.item = item
-                waiter.given.set()
+            if not self._waiting:
+                self._idle.append(item)
                 return
-            self._idle.append(item)
+            waiter = self._waiting.popleft()
+            waiter.item = item
+        waiter.wake()
+
+    def _wait_or_take(self, waiter: _Waiter[W]) -> W | None:
+        """An idle item at once, else None with ``waiter`` queued."""
+        with self._lock:
+            if self._idle:  # then nobody waits: a returned item goes to a waiter first
+                return self._idle.popleft()
+            self._waiting.append(waiter)
+            return None
+
+    def _given_or_leave(self, waiter: _Waiter[W]) -> W | None:
+        """The item ``waiter`` was given (perhaps just as its wait ended), else None with
+        ``waiter`` out of the queue."""
+        with self._lock:
+            if waiter.item is not None:
+                return waiter.item
+            self._waiting.remove(waiter)
+            return None
 
     def get(self, timeout: float) -> W:
         """An idle item, after the requests that were waiting before this one; raises
         ``queue.Empty`` after ``timeout`` seconds."""
-        with self._lock:
-            if self._idle:  # then nobody waits: a returned item goes to a waiter first
-                return self._idle.popleft()
-            waiter: _Waiter[W] = _Waiter()
-            self._waiting.append(waiter)
-        waiter.given.wait(timeout)
-        with self._lock:
-            if waiter.item is not None:
-                return waiter.item  # given (perhaps just as the wait timed out)
-            self._waiting.remove(waiter)
-        raise queue.Empty
+        given = threading.Event()
+        waiter: _Waiter[W] = _Waiter(given.set)
+        item = self._wait_or_take(waiter)
+        if item is None:
+            given.wait(timeout)
+            item = self._given_or_leave(waiter)
+        if item is None:
+            raise queue.Empty
+        return item
+
+    async def get_async(self, timeout: float) -> W:
+        """:meth:`get` for a coroutine: the event loop runs on while it waits. If the
+        waiting task is cancelled, an item it was given meanwhile goes to the next one."""
+        loop = asyncio.get_running_loop()
+        given: asyncio.Future[None] = loop.create_future()
+        waiter: _Waiter[W] = _Waiter(lambda: loop.call_soon_threadsafe(_settle, given))
+        item = self._wait_or_take(waiter)
+        if item is None:
+            try:
+                await asyncio.wait_for(given, timeout)
+            except TimeoutError:
+                pass
+            except asyncio.CancelledError:
+                item = self._given_or_leave(waiter)
+                if item is not None:
+                    self.put(item)
+                raise
+            item = self._given_or_leave(waiter)
+        if item is None:
+            raise queue.Empty
+        return item
 
     def qsize(self) -> int:
         """Items idle now."""
@@ -272,14 +318,38 @@ class FairQueue(Generic[W]):
             return len(self._idle)
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _Waiter(Generic[W]):
-    """One request waiting in a :class:`FairQueue`, and the item it was given."""
+    """One request waiting in a :class:`FairQueue`, the item it was given, and how to
+    wake it (from any thread)."""
 
-    __slots__ = ("given", "item")
+    __slots__ = ("item", "wake")
 
-    def __init__(self) -> None:
-        self.given = threading.Event()
+    def __init__(self, wake: Callable[[], object]) -> None:
+        self.wake = wake
         self.item: W | None = None
+
+
+async def _readable(conn: Connection, timeout: float) -> bool:
+    """Whether ``conn`` has something to read within ``timeout`` seconds, waiting on the
+    event loop instead of a thread."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+    loop.add_reader(fd, _settle, ready)
+    try:
+        await asyncio.wait_for(ready, timeout)
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fd)
+        # libuv (uvloop) makes a watched descriptor non-blocking; the pipe's reads block
+        os.set_blocking(fd, True)
+    return True
 
 
 class _Worker:
@@ -519,34 +589,80 @@ class WorkerPool:
 
     # -- running queries -------------------------------------------------------------------
 
+    def _no_worker(self) -> ServiceUnavailable:
+        if self._starting:
+            return ServiceUnavailable("the query workers are still starting; try again shortly")
+        return ServiceUnavailable(f"all {self.size} query workers are busy; try again shortly")
+
+    def _current_worker(self, worker: _Worker) -> bool:
+        """Whether ``worker`` is alive and has the current version loaded."""
+        return worker.alive and worker.generation == self.generation
+
+    def _prepare(self, worker: _Worker) -> bool:
+        """Whether ``worker`` can take a query now, after loading the current version if
+        it is behind (blocking); a dead or failing worker is replaced."""
+        if not worker.alive:
+            self._replace(worker)
+            return False
+        with self._lock:
+            snapshot, generation = self.snapshot, self.generation
+        assert snapshot is not None  # a worker is idle only once it loaded one
+        if worker.generation == generation or worker.reload(snapshot, generation, START_TIMEOUT):
+            return True
+        log.error("a query worker failed to load the new version; replacing it")
+        self._replace(worker)
+        return False
+
     def _acquire(self) -> _Worker:
         deadline = time.monotonic() + self.queue_timeout
         while True:
-            remaining = deadline - time.monotonic()
             if self._closed:
                 raise ServiceUnavailable("the query workers are shutting down")
             try:
-                worker = self._idle.get(timeout=max(remaining, 0.0))
+                worker = self._idle.get(timeout=max(deadline - time.monotonic(), 0.0))
             except queue.Empty:
-                if self._starting:
-                    raise ServiceUnavailable(
-                        "the query workers are still starting; try again shortly"
-                    ) from None
-                raise ServiceUnavailable(
-                    f"all {self.size} query workers are busy; try again shortly"
-                ) from None
-            if not worker.alive:
-                self._replace(worker)
-                continue
-            with self._lock:
-                snapshot, generation = self.snapshot, self.generation
-            assert snapshot is not None  # a worker is idle only once it loaded one
-            if worker.generation == generation or worker.reload(
-                snapshot, generation, START_TIMEOUT
-            ):
+                raise self._no_worker() from None
+            if self._prepare(worker):
                 return worker
-            log.error("a query worker failed to load the new version; replacing it")
-            self._replace(worker)
+
+    async def _acquire_async(self) -> _Worker:
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            if self._closed:
+                raise ServiceUnavailable("the query workers are shutting down")
+            try:
+                worker = await self._idle.get_async(max(deadline - time.monotonic(), 0.0))
+            except queue.Empty:
+                raise self._no_worker() from None
+            # the usual case decided at once; a reload or a replacement on a thread
+            if self._current_worker(worker) or await asyncio.to_thread(self._prepare, worker):
+                return worker
+
+    def _outcome(self, worker: _Worker, message: tuple[str, object]) -> QueryAnswer:
+        """The answer in a worker's reply (the worker back in the idle queue), or the
+        MedkgError it carries."""
+        self._idle.put(worker)
+        status, payload = message
+        if status == "ok":
+            assert isinstance(payload, QueryAnswer)
+            return payload
+        if status == "error":
+            assert isinstance(payload, MedkgError)
+            raise payload
+        log.error("defect in query execution: %s", payload)
+        raise MedkgError("internal error while running the query")
+
+    def _timed_out(self, worker: _Worker) -> QueryTimeout:
+        log.warning(
+            "query exceeded %.1f s; killing worker pid %s", self.timeout, worker.process.pid
+        )
+        self._replace(worker)
+        return QueryTimeout(self.timeout)
+
+    def _died(self, worker: _Worker) -> MedkgError:
+        log.error("query worker pid %s died during a query", worker.process.pid)
+        self._replace(worker)
+        return MedkgError("the query stopped its worker process unexpectedly")
 
     def run(self, job: QueryJob) -> QueryAnswer:
         """Run ``job`` in a worker; its answer, or the MedkgError it raised."""
@@ -557,23 +673,32 @@ class WorkerPool:
             self._replace(worker)
             return self.run(job)
         if not worker.conn.poll(self.timeout):
-            log.warning(
-                "query exceeded %.1f s; killing worker pid %s", self.timeout, worker.process.pid
-            )
-            self._replace(worker)
-            raise QueryTimeout(self.timeout)
+            raise self._timed_out(worker)
         try:
-            status, payload = worker.conn.recv()
+            message = worker.conn.recv()
         except (EOFError, OSError):
-            log.error("query worker pid %s died during a query", worker.process.pid)
-            self._replace(worker)
-            raise MedkgError("the query stopped its worker process unexpectedly") from None
-        self._idle.put(worker)
-        if status == "ok":
-            assert isinstance(payload, QueryAnswer)
-            return payload
-        if status == "error":
-            assert isinstance(payload, MedkgError)
-            raise payload
-        log.error("defect in query execution: %s", payload)
-        raise MedkgError("internal error while running the query")
+            raise self._died(worker) from None
+        return self._outcome(worker, message)
+
+    async def run_async(self, job: QueryJob) -> QueryAnswer:
+        """:meth:`run` on the event loop, which runs on while the query does: no thread
+        waits for the worker. A cancelled request kills its worker (the query cannot be
+        stopped otherwise) and a replacement starts."""
+        worker = await self._acquire_async()
+        try:
+            worker.conn.send(job)  # small; an idle worker is reading its pipe
+        except (BrokenPipeError, OSError):
+            await asyncio.to_thread(self._replace, worker)
+            return await self.run_async(job)
+        try:
+            answered = await _readable(worker.conn, self.timeout)
+        except asyncio.CancelledError:
+            self._replace(worker)  # a kill: quick, and nothing else can stop the query
+            raise
+        if not answered:
+            raise await asyncio.to_thread(self._timed_out, worker)
+        try:
+            message = worker.conn.recv()  # whole once it starts: the worker writes it at once
+        except (EOFError, OSError):
+            raise await asyncio.to_thread(self._died, worker) from None
+        return self._outcome(worker, message)

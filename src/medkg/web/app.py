@@ -16,7 +16,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -48,6 +47,7 @@ from medkg.web.engine import (
     QueryEngine,
     WorkerReporting,
     build_engine,
+    run_query,
     start_workers,
     version_follower,
 )
@@ -213,7 +213,7 @@ async def answer(endpoint: Endpoint, request: Request) -> Response:
         return description_response(endpoint, url, parsed, request.headers.get("accept"), head=head)
     if isinstance(parsed, UpdateJob):
         return await update_response(endpoint, request, parsed)
-    result = await anyio.to_thread.run_sync(endpoint.engine.run, parsed)
+    result = await run_query(endpoint.engine, parsed)
     return answer_response(result, parsed.max_rows, head=head)
 
 

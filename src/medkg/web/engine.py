@@ -1,9 +1,11 @@
 """Query engines: what the endpoint hands each :class:`QueryJob` to.
 
 An engine is anything with a blocking ``run(job) -> QueryAnswer`` that enforces the query
-time limit itself (raising :class:`~medkg.errors.QueryTimeout`). The app calls it on a
-worker thread, so the event loop never blocks. Optional extras the app uses when present:
-worker counts (for ``/health``) and ``close()`` (at shutdown).
+time limit itself (raising :class:`~medkg.errors.QueryTimeout`). The app calls it through
+:func:`run_query`: on the event loop when the engine can wait there (``run_async``: the
+worker pool, which only waits on its workers' pipes), else on a thread, so the event loop
+never blocks. Optional extras the app uses when present: worker counts (for ``/health``)
+and ``close()`` (at shutdown).
 
 - :class:`LocalEngine` runs queries in the server process (``--workers 0``, the tests).
   A query past its limit is answered with a timeout but runs on in the background: a
@@ -28,6 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import anyio.to_thread
+
 from medkg.config import Settings
 from medkg.errors import QueryTimeout
 from medkg.execution import QueryAnswer, QueryJob, execute
@@ -40,6 +44,20 @@ class QueryEngine(Protocol):
     """Runs one query job to completion (blocking), within the time limit."""
 
     def run(self, job: QueryJob) -> QueryAnswer: ...
+
+
+@runtime_checkable
+class AsyncQueryEngine(Protocol):
+    """An engine that can wait for a query's answer on the event loop."""
+
+    async def run_async(self, job: QueryJob) -> QueryAnswer: ...
+
+
+async def run_query(engine: QueryEngine, job: QueryJob) -> QueryAnswer:
+    """``engine``'s answer to ``job``, without blocking the event loop."""
+    if isinstance(engine, AsyncQueryEngine):
+        return await engine.run_async(job)
+    return await anyio.to_thread.run_sync(engine.run, job)
 
 
 @runtime_checkable

@@ -38,6 +38,7 @@ from medkg.web.app import (
 )
 from medkg.web.bodies import read_body
 from medkg.web.description import DatasetSummary, describe_service, serialize_description
+from medkg.web.engine import run_query
 from medkg.web.exports import export_router
 from medkg.web.pages import browser_router, editor_response, wants_editor
 
@@ -76,7 +77,7 @@ def _routes(settings: Settings, spec: BackendSpec, store: RemoteStore) -> APIRou
             return body_response(
                 data, content_type(syntax.media_type), {"Vary": "Accept"}, head=head
             )
-        result = await anyio.to_thread.run_sync(engine.run, parsed)
+        result = await run_query(engine, parsed)
         return answer_response(result, parsed.max_rows, head=head)
 
     for method in ("GET", "HEAD", "POST"):
