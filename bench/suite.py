@@ -269,7 +269,9 @@ def render_throughput(tp: dict[str, Any] | None) -> list[str]:
         f"### `/sparql` throughput ({tp['seconds']:g} s a run)",
         "",
         "Each server on 127.0.0.1, its clients sending the graph's queries round-robin for "
-        f"{tp['seconds']:g} s; a request unanswered {throughput.GRACE_S:g} s after that "
+        f"{tp['seconds']:g} s (each client a thread POSTing on one kept-alive connection "
+        "with Python's `http.client`, which takes far less of the shared CPU than httpx); "
+        f"a request unanswered {throughput.GRACE_S:g} s after that "
         "counts as failed (timed out). The answer count of each query's first answer is "
         "checked; a server whose counts differ fails its row. medkg runs without its "
         "per-client limiter; `oxigraph serve` and rdflib-endpoint serve the same closure "
@@ -417,6 +419,9 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             "",
             "### Growth on synthetic medkg-domain data (`bench/synthetic.py`)",
+            "",
+            "Each size loaded and closed in a fresh process; up to "
+            f"{synthetic.REPEATED_UP_TO:,} triples the median of {synthetic.REPEAT} processes.",
             "",
             "| triples | load + inference | per triple | quads served | typical query |",
             "|---|---|---|---|---|",

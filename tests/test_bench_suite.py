@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyoxigraph as ox
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the bench package
 
-from bench import baseline, serving, suite, throughput
+from bench import baseline, serving, suite, synthetic, throughput
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 MKG = "PREFIX mkg: <https://w3id.org/medkg/ontology#>"
@@ -83,16 +82,12 @@ def test_seed_mix_of_the_bundled_queries_runs_without_medkg_prefixes() -> None:
 # -- the answer-count check -----------------------------------------------------------------
 
 
-def _response(body: str) -> httpx.Response:
-    return httpx.Response(200, text=body, headers={"Content-Type": throughput.JSON_RESULTS})
-
-
 def test_answer_count() -> None:
     select = '{"head": {"vars": ["x"]}, "results": {"bindings": [{}, {}, {}]}}'
-    assert throughput.answer_count(_response(select)) == 3
-    assert throughput.answer_count(_response('{"head": {}, "boolean": true}')) == 1
-    assert throughput.answer_count(_response('{"head": {}, "boolean": false}')) == 0
-    assert throughput.answer_count(_response("<html>")) is None
+    assert throughput.answer_count(select.encode()) == 3
+    assert throughput.answer_count(b'{"head": {}, "boolean": true}') == 1
+    assert throughput.answer_count(b'{"head": {}, "boolean": false}') == 0
+    assert throughput.answer_count(b"<html>") is None
 
 
 def _run(server: str, clients: int, counts: dict[str, int | None], qps: float) -> dict[str, Any]:
@@ -314,3 +309,17 @@ def test_the_median_round_is_reported_with_every_rounds_rate() -> None:
     assert row["qps"] == 300.0 and row["p99_s"] == 0.07  # one real run's figures
     assert row["rounds_qps"] == [300.0, 250.0, 320.0]
     assert throughput._median_round(rounds[:2])["qps"] == 250.0  # even: the lower middle
+
+
+def test_growth_is_measured_in_fresh_processes_with_medians() -> None:
+    logged: list[str] = []
+    growth = synthetic.measure_growth([300, 900], logged.append)
+    small, large = growth["sizes"]
+    for row in (small, large):
+        samples = row["samples_s"]
+        assert len(samples) == synthetic.REPEAT and samples == sorted(samples)
+        assert row["load_inference_s"] == samples[len(samples) // 2]
+        assert row["quads"] > row["triples"] > 0 and row["query_rows"] > 0
+    assert large["triples"] > small["triples"]
+    assert growth["growth_exponent"] is not None
+    assert any("3x" in line for line in logged)

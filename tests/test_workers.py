@@ -24,16 +24,18 @@ import pytest
 import uvloop
 
 from conftest import Bundled
+from medkg.config import Settings
 from medkg.errors import ConfigError, QuerySyntaxError, QueryTimeout, ServiceUnavailable
-from medkg.execution import QueryJob
-from medkg.store import KnowledgeGraph, QueryKind
-from medkg.web.engine import SnapshotFollower
+from medkg.execution import QueryJob, execute
+from medkg.store import Closure, KnowledgeGraph, QueryKind
+from medkg.web.engine import SnapshotFollower, build_engine, early_snapshot, start_workers
 from medkg.workers import (
     CLOSURE_SUFFIX,
     FairQueue,
     Snapshot,
     WorkerPool,
     open_snapshot,
+    write_early_snapshot,
     write_snapshot,
 )
 
@@ -469,3 +471,50 @@ def test_a_waiter_on_the_loop_that_gives_up_or_is_cancelled_leaves_no_trace(loop
         assert not fair._waiting and fair.qsize() == 0
 
     _run_on(loop, run())
+
+
+# --------------------------------------------------------------------------------------------
+# The early snapshot: workers load the closure while the server assembles its store
+
+
+def test_the_closure_is_handed_over_before_the_store_and_matches_it(tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path / "cache", use_cache=False)
+    handed: list[Closure] = []
+    kg = KnowledgeGraph.open(settings, on_closure=handed.append)
+    (closure,) = handed
+    assert set(closure.graphs) == set(kg.store.named_graphs())
+    assert list(closure.graphs) == kg.named_graphs  # one order, the server's and the workers'
+    default = {q.triple for q in kg.store.quads_for_pattern(None, None, None, DEFAULT)}
+    in_store = ox.Store()  # terms as a store holds them ("1.0"^^xsd:decimal reads "1")
+    in_store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in closure.triples())
+    assert {q.triple for q in in_store} == default
+    early = write_early_snapshot(closure, tmp_path / "snapshot")
+    assert early is not None
+    written = early.paths()[1].stat().st_mtime_ns
+    assert write_snapshot(kg, tmp_path / "snapshot") == early
+    assert early.paths()[1].stat().st_mtime_ns == written, "the closure file is kept"
+    reopened = open_snapshot(early)
+    assert {q.triple for q in reopened.closure_store} == default
+    assert reopened.named_graphs == kg.named_graphs
+
+
+def test_no_closure_is_handed_over_on_a_cache_hit(bundled: Bundled) -> None:
+    handed: list[Closure] = []
+    kg = KnowledgeGraph.open(Settings(cache_dir=bundled.cache_dir), on_closure=handed.append)
+    assert kg.from_cache and not handed
+
+
+def test_workers_given_the_early_snapshot_are_not_switched_again(tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path / "cache", workers=1)
+    pool = start_workers(settings)
+    assert pool is not None
+    with pool:
+        kg = KnowledgeGraph.open(settings, on_closure=early_snapshot(settings, pool))
+        assert pool.generation == 1 and pool.snapshot is not None
+        assert pool.snapshot.paths()[1].is_file()
+        assert build_engine(settings, kg, pool) is pool
+        assert pool.generation == 1, "the same snapshot: the workers keep what they loaded"
+        assert all(path.is_file() for path in pool.snapshot.paths())
+        assert _is_true(pool.run(SIMPLE).body)
+        named = QueryJob("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        assert pool.run(named).body == execute(kg, named).body  # the named graphs: the .nq too

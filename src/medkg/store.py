@@ -266,10 +266,53 @@ def collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _close(asserted: Sequence[ox.Quad], rules: Sequence[Path], reasoner: Reasoner) -> ox.Store:
-    """Infer from the ``asserted`` quads and :func:`assemble` the store."""
+@dataclass(frozen=True)
+class Closure:
+    """A graph's closure once inferred, before its store is assembled (assembling takes
+    about as long as inferring): what query workers need to start loading it meanwhile."""
+
+    key: str
+    resources: Resources
+    sources: Sequence[SourceFile]
+    rules: Sequence[Path]
+    asserted: Sequence[ox.Quad]
+    inferred: Sequence[ox.Triple]
+
+    @cached_property
+    def graphs(self) -> tuple[OxNamedGraph, ...]:
+        """The named graphs of the assembled store, the hidden asserted union among them,
+        in a fixed order (the asserted graphs as they first come)."""
+        names = dict.fromkeys(
+            q.graph_name for q in self.asserted if not isinstance(q.graph_name, ox.DefaultGraph)
+        )
+        if names:
+            names[_ASSERTED] = None
+        if self.inferred:
+            names[_INFERRED] = None
+        return tuple(names)
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The default graph's triples: the asserted union, then the inferred ones (an
+        asserted triple in several graphs comes once per graph)."""
+        for quad in self.asserted:
+            if not isinstance(quad.graph_name, ox.DefaultGraph):
+                yield quad.triple
+        yield from self.inferred
+
+
+def _close(
+    asserted: Sequence[ox.Quad],
+    rules: Sequence[Path],
+    reasoner: Reasoner,
+    inferred_hook: Callable[[list[ox.Triple]], None] | None = None,
+) -> ox.Store:
+    """Infer from the ``asserted`` quads and :func:`assemble` the store; ``inferred_hook``
+    gets the inferred triples first."""
     with collector_paused():
-        return assemble(asserted, infer_triples(asserted, rules, reasoner=reasoner))
+        inferred = infer_triples(asserted, rules, reasoner=reasoner)
+        if inferred_hook is not None:
+            inferred_hook(inferred)
+        return assemble(asserted, inferred)
 
 
 def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
@@ -334,11 +377,19 @@ class KnowledgeGraph:
             return self._store
 
     @classmethod
-    def open(cls, settings: Settings, *, resources: Resources | None = None) -> KnowledgeGraph:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        resources: Resources | None = None,
+        on_closure: Callable[[Closure], None] | None = None,
+    ) -> KnowledgeGraph:
         """discover -> load -> infer -> assemble the pyoxigraph store (cached).
 
         With ``settings.store_dir`` holding a store, its asserted state (base + journal, read
-        without taking the store's lock) is used instead of the curated files."""
+        without taking the store's lock) is used instead of the curated files. When the
+        closure of the curated files is computed (not read from the cache), ``on_closure``
+        gets it before the store is assembled (for query workers to start loading it)."""
         resources = resources if resources is not None else resolve_resources(settings)
         sources = discover(resources, settings.extra_data)
         rules = discover_rules(resources)
@@ -359,11 +410,21 @@ class KnowledgeGraph:
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
+        graphs: tuple[OxNamedGraph, ...] | None = None
         with collector_paused():
-            store = _close(load_quads(sources), rules, settings.reasoner)
+            quads = load_quads(sources)
+
+            def hand_over(inferred: list[ox.Triple]) -> None:
+                nonlocal graphs
+                closure = Closure(key, resources, sources, rules, quads, inferred)
+                graphs = closure.graphs
+                if on_closure is not None:
+                    on_closure(closure)
+
+            store = _close(quads, rules, settings.reasoner, hand_over)
         if settings.use_cache:
             cache.save(key, store)
-        return cls(store, from_cache=False, **common)  # type: ignore[arg-type]
+        return cls(store, from_cache=False, graphs=graphs, **common)  # type: ignore[arg-type]
 
     @classmethod
     def from_asserted(

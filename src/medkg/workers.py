@@ -55,7 +55,7 @@ from medkg.errors import ConfigError, MedkgError, QueryTimeout, ServiceUnavailab
 from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.loading import SourceFile
 from medkg.processes import WorkerContext, worker_context
-from medkg.store import KnowledgeGraph
+from medkg.store import Closure, KnowledgeGraph
 from medkg.threads import run_with_large_stack
 
 log = logging.getLogger(__name__)
@@ -110,19 +110,43 @@ def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
         tuple(kg.named_graphs),
     )
     full, closure = snapshot.paths()
-    if not closure.is_file() and not _write_closure(kg, closure):
+    if not closure.is_file() and not _write_closure(
+        lambda tmp: kg.store.dump(tmp, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()),
+        closure,
+    ):
         raise ConfigError("cannot write the query workers' snapshot", where=str(directory))
     if not full.is_file() and cache.save(kg.cache_key, kg.store) is None:
         raise ConfigError("cannot write the query workers' snapshot", where=str(directory))
     return snapshot
 
 
-def _write_closure(kg: KnowledgeGraph, target: Path) -> bool:
-    """Write the default graph of ``kg`` to ``target`` atomically; False if not writable."""
+def write_early_snapshot(closure: Closure, directory: Path) -> Snapshot | None:
+    """The snapshot of a graph whose store is still being assembled: its closure file is
+    written now, so that workers can load it meanwhile; :func:`write_snapshot` adds the
+    cache entry (read only by a query on named graphs) once the store is there, before any
+    query is served. None if the file cannot be written (:func:`write_snapshot` then
+    reports it)."""
+    snapshot = Snapshot(
+        directory,
+        closure.key,
+        closure.resources,
+        tuple(closure.sources),
+        tuple(closure.rules),
+        closure.graphs,
+    )
+    target = snapshot.paths()[1]
+    written = target.is_file() or _write_closure(
+        lambda tmp: ox.serialize(closure.triples(), tmp, ox.RdfFormat.N_TRIPLES), target
+    )
+    return snapshot if written else None
+
+
+def _write_closure(write: Callable[[Path], object], target: Path) -> bool:
+    """``write(path)`` the closure to ``target`` atomically; False if not writable."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        kg.store.dump(tmp, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph())
+        write(tmp)
         os.replace(tmp, target)
     except OSError:
         with contextlib.suppress(OSError):

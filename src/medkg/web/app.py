@@ -47,6 +47,7 @@ from medkg.web.engine import (
     QueryEngine,
     WorkerReporting,
     build_engine,
+    early_snapshot,
     run_query,
     start_workers,
     version_follower,
@@ -336,7 +337,8 @@ def create_app(
         curator = curator if curator is not None else open_curator(settings)
         if curator is not None:
             kg = curator.kg
-        kg = kg if kg is not None else KnowledgeGraph.open(settings)
+        if kg is None:
+            kg = KnowledgeGraph.open(settings, on_closure=early_snapshot(settings, workers))
         install_sandbox(settings, kg)
         engine = engine if engine is not None else build_engine(settings, kg, workers)
     except BaseException:

@@ -35,9 +35,9 @@ import anyio.to_thread
 from medkg.config import Settings
 from medkg.errors import QueryTimeout
 from medkg.execution import QueryAnswer, QueryJob, execute
-from medkg.store import KnowledgeGraph
+from medkg.store import Closure, KnowledgeGraph
 from medkg.threads import call_with_large_stack
-from medkg.workers import WorkerPool, snapshot_paths, write_snapshot
+from medkg.workers import WorkerPool, snapshot_paths, write_early_snapshot, write_snapshot
 
 
 class QueryEngine(Protocol):
@@ -151,6 +151,21 @@ def version_follower(
     return None
 
 
+def early_snapshot(settings: Settings, workers: WorkerPool | None) -> Callable[[Closure], None]:
+    """What hands ``workers`` a closure as soon as it is inferred (for
+    ``KnowledgeGraph.open(on_closure=...)``): they load it while the server assembles its
+    own store, which takes about as long. :func:`build_engine` then finds them on it."""
+
+    def hand_over(closure: Closure) -> None:
+        if workers is None:
+            return
+        snapshot = write_early_snapshot(closure, _snapshot_dir(settings))
+        if snapshot is not None:
+            workers.switch(snapshot)
+
+    return hand_over
+
+
 def start_workers(settings: Settings) -> WorkerPool | None:
     """The worker pool of ``settings`` (None for ``workers == 0``), started before the graph
     is loaded: its workers start meanwhile and wait for :func:`build_engine` to hand them
@@ -169,8 +184,10 @@ def build_engine(
     workers may still be loading it); without one, a pool is started and waited for."""
     if settings.workers == 0:
         return LocalEngine(kg, timeout=settings.timeout)
-    snapshot = write_snapshot(kg, _snapshot_dir(settings))
+    early = workers.snapshot if workers is not None else None
+    snapshot = write_snapshot(kg, early.cache_dir if early is not None else _snapshot_dir(settings))
     if workers is None:
         return WorkerPool(snapshot, size=settings.workers, timeout=settings.timeout)
-    workers.switch(snapshot)
+    if snapshot != early:  # else the workers already have it (from :func:`early_snapshot`)
+        workers.switch(snapshot)
     return workers
