@@ -10,17 +10,20 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from conftest import INCONSISTENT, kg_args
+from conftest import INCONSISTENT, KG_DATA, KG_ONTOLOGY, kg_args
+from medkg import cli
 from medkg.cli import _workers_likely
 from medkg.config import Settings
 from medkg.store import KnowledgeGraph
-from medkg.web import create_app
+from medkg.web import create_app, engine
 from medkg.workers import WorkerPool, write_snapshot
 from server_process import free_port, stop_process
 
@@ -72,19 +75,26 @@ async def test_health_waits_for_the_workers_and_early_queries_are_answered(
         assert health["workers"]["alive"] == 1
 
 
+@asynccontextmanager
+async def _answering(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` once it has answered a query (``app``'s lifespan closes its
+    worker pool at the end)."""
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        answer = await client.get("/sparql", params={"query": ASK}, headers=JSON)
+        assert answer.status_code == 200 and answer.json()["boolean"] is True
+        yield client
+
+
 @pytest.mark.anyio
 async def test_create_app_starts_the_workers_and_answers_at_once(
     kg: KnowledgeGraph, tmp_path: Path
 ) -> None:
     settings = Settings(cache_dir=tmp_path / "cache", workers=2, timeout=10)
-    app = create_app(settings, kg=kg)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),  # closes the worker pool at the end
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
-        answer = await client.get("/sparql", params={"query": ASK}, headers=JSON)
-        assert answer.status_code == 200 and answer.json()["boolean"] is True
+    async with _answering(create_app(settings, kg=kg)) as client:
         deadline = time.monotonic() + 60
         while not (await client.get("/health")).json()["ready"]:
             assert time.monotonic() < deadline, "the workers did not become ready"
@@ -167,3 +177,45 @@ def test_a_failed_start_reports_one_line(tmp_path: Path, problem: str) -> None:
     assert result.returncode in (1, 2)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("medkg: error: "), result.stderr
+
+
+@pytest.mark.anyio
+async def test_serve_hands_the_closure_over_and_imports_the_web_stack_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``medkg serve``'s start-up (no cache): the workers get the closure before the store
+    is assembled and keep it (one switch), the web stack is imported by the start-up
+    thread meanwhile, and the app answers from the workers, named graphs too."""
+    probe = tmp_path / "startup_probe.py"
+    probe.write_text("import threading\n\nTHREAD = threading.current_thread().name\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "_WEB_MODULES", (*cli._WEB_MODULES, "startup_probe"))
+    settings = Settings(
+        ontology_dir=KG_ONTOLOGY,
+        data_dir=KG_DATA,
+        cache_dir=tmp_path / "cache",
+        use_cache=False,
+        workers=1,
+        timeout=10,
+    )
+    pools: list[WorkerPool] = []
+    original = engine.start_workers
+
+    def start_workers(settings: Settings) -> WorkerPool | None:
+        pool = original(settings)
+        pools.extend([pool] if pool is not None else [])
+        return pool
+
+    monkeypatch.setattr(engine, "start_workers", start_workers)
+    app = cli._local_app(settings)
+    import startup_probe  # type: ignore[import-not-found]
+
+    assert startup_probe.THREAD == "medkg-start-up"
+    async with _answering(app) as client:
+        named = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        answer = await client.get("/sparql", params={"query": named}, headers=JSON)
+        assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 0
+        health = (await client.get("/health")).json()
+        assert health["ready"] is True and health["workers"]["restarts"] == 0
+    (pool,) = pools
+    assert pool.generation == 1, "the workers were switched once"

@@ -24,6 +24,7 @@ import pytest
 import uvloop
 
 from conftest import Bundled
+from medkg import workers
 from medkg.config import Settings
 from medkg.errors import ConfigError, QuerySyntaxError, QueryTimeout, ServiceUnavailable
 from medkg.execution import QueryJob, execute
@@ -35,6 +36,7 @@ from medkg.workers import (
     Snapshot,
     WorkerPool,
     open_snapshot,
+    snapshot_paths,
     write_early_snapshot,
     write_snapshot,
 )
@@ -514,7 +516,29 @@ def test_workers_given_the_early_snapshot_are_not_switched_again(tmp_path: Path)
         assert pool.snapshot.paths()[1].is_file()
         assert build_engine(settings, kg, pool) is pool
         assert pool.generation == 1, "the same snapshot: the workers keep what they loaded"
-        assert all(path.is_file() for path in pool.snapshot.paths())
         assert _is_true(pool.run(SIMPLE).body)
+        # every graph: the cache entry, written in the background (a worker waits for it)
         named = QueryJob("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-        assert pool.run(named).body == execute(kg, named).body  # the named graphs: the .nq too
+        assert pool.run(named).body == execute(kg, named).body
+        assert all(path.is_file() for path in pool.snapshot.paths())
+
+
+def test_a_worker_waits_for_the_cache_entry_then_gives_up(
+    bundled: Bundled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    full, _ = snapshot_paths(tmp_path, bundled.kg.cache_key)
+    written = write_snapshot(bundled.kg, tmp_path)
+    entry = full.read_bytes()
+    full.unlink()
+    monkeypatch.setattr(workers, "FULL_SNAPSHOT_WAIT", 0.3)
+    started = time.monotonic()
+    with pytest.raises(ConfigError):
+        _ = open_snapshot(written).store
+    assert 0.3 <= time.monotonic() - started < 5
+    later = open_snapshot(written)
+    partial = full.with_name("partial.tmp")
+    partial.write_bytes(entry)
+    timer = threading.Timer(0.1, os.replace, args=(partial, full))  # atomic, as a cache save
+    timer.start()
+    assert len(later.store) == len(bundled.kg.store), "read once it is there"
+    timer.join()

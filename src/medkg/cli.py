@@ -33,6 +33,7 @@ from medkg.errors import (
 from medkg.formats import RdfSyntax, ResultFormat
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from rich.table import Table
 
     from medkg.config import Settings
@@ -562,17 +563,63 @@ def serve(
         if settings.backend is None and settings.workers > 0:
             start_worker_server()  # (if the guess above missed it)
         # Imported here: the web stack is only needed by this command.
-        from medkg.web import create_app
-        from medkg.web.server import run
-
         if settings.backend is not None:
             from medkg.backend import BackendSpec
             from medkg.web.remote import create_remote_app
 
             web_app = create_remote_app(settings, BackendSpec.parse(settings.backend))
         else:
-            web_app = create_app(settings)
+            web_app = _local_app(settings)
+        from medkg.web.server import run
     run(web_app, settings)
+
+
+#: What ``serve`` imports while the graph's store is assembled (``pydantic.v1``: FastAPI
+#: imports it on its first route, to check whether a parameter is a pydantic 1 model).
+_WEB_MODULES = ("medkg.web.app", "medkg.web.server", "pydantic.v1")
+
+
+def _local_app(settings: Settings) -> FastAPI:
+    """``create_app(settings)``, started so that little waits: the query workers first
+    (they start while the graph loads), and once the closure is inferred, a thread hands it
+    to them and imports the web stack (about half a second) while this one assembles the
+    store (pyoxigraph, which leaves the interpreter free). With an update token, the
+    curator opens the graph in ``create_app``."""
+    import importlib
+    import threading
+
+    from medkg.store import Closure, KnowledgeGraph
+    from medkg.web.engine import early_snapshot, start_workers
+
+    if settings.update_token is not None:
+        from medkg.web import create_app
+
+        return create_app(settings)
+    workers = start_workers(settings)
+    hand_over = early_snapshot(settings, workers)
+    threads: list[threading.Thread] = []
+
+    def meanwhile(closure: Closure) -> None:
+        hand_over(closure)
+        for module in _WEB_MODULES:
+            importlib.import_module(module)
+
+    def on_closure(closure: Closure) -> None:
+        thread = threading.Thread(target=meanwhile, args=(closure,), name="medkg-start-up")
+        threads.append(thread)
+        thread.start()
+
+    try:
+        kg = KnowledgeGraph.open(settings, on_closure=on_closure)
+        for thread in threads:
+            thread.join()  # (an import that failed there fails again below, and says why)
+        from medkg.web import create_app
+
+        return create_app(settings, kg=kg, workers=workers)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
 
 
 # --------------------------------------------------------------------------------------------

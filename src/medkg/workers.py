@@ -98,10 +98,9 @@ def snapshot_paths(directory: Path, key: str) -> tuple[Path, Path]:
     return ClosureCache(directory).path_for(key), directory / f"{key}{CLOSURE_SUFFIX}"
 
 
-def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
-    """Save ``kg``'s closed dataset under ``directory`` (unless already there)."""
-    cache = ClosureCache(directory)
-    snapshot = Snapshot(
+def snapshot_of(kg: KnowledgeGraph, directory: Path) -> Snapshot:
+    """The snapshot of ``kg`` in ``directory`` (whether written yet or not)."""
+    return Snapshot(
         directory,
         kg.cache_key,
         kg.resources,
@@ -109,6 +108,12 @@ def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
         tuple(kg.rules),
         tuple(kg.named_graphs),
     )
+
+
+def write_snapshot(kg: KnowledgeGraph, directory: Path) -> Snapshot:
+    """Save ``kg``'s closed dataset under ``directory`` (unless already there)."""
+    cache = ClosureCache(directory)
+    snapshot = snapshot_of(kg, directory)
     full, closure = snapshot.paths()
     if not closure.is_file() and not _write_closure(
         lambda tmp: kg.store.dump(tmp, format=ox.RdfFormat.N_TRIPLES, from_graph=ox.DefaultGraph()),
@@ -163,6 +168,18 @@ def _read_store(path: Path, fmt: ox.RdfFormat) -> ox.Store:
     return store
 
 
+#: How long a worker waits for the snapshot's cache entry, written after its closure file
+#: (see ``medkg.web.engine.build_engine``).
+FULL_SNAPSHOT_WAIT = 120.0
+
+
+def _wait_for_file(path: Path, timeout: float) -> None:
+    """Return once ``path`` exists (written atomically), or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
     """The knowledge graph a snapshot holds (used inside each worker). It reads the closure
     file (about a third of the quads), which answers every query on the default graph; the
@@ -178,6 +195,7 @@ def open_snapshot(snapshot: Snapshot) -> KnowledgeGraph:
 
     def load() -> ox.Store:
         try:
+            _wait_for_file(full, FULL_SNAPSHOT_WAIT)
             return _read_store(full, ox.RdfFormat.N_QUADS)
         except (SyntaxError, ValueError, OSError):
             raise ConfigError(

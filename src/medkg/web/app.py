@@ -58,6 +58,7 @@ from medkg.web.limits import ClientLimits
 from medkg.web.openapi import GET_OPERATION, POST_OPERATION
 from medkg.web.pages import browser_router, editor_response, wants_editor
 from medkg.web.problems import install_problem_handler
+from medkg.workers import WorkerPool
 
 TRUNCATED_HEADER = "MEDKG-Result-Truncated"
 #: The fastest deflate strategy (zlib levels 1 to 3 take about the same time), its best
@@ -326,13 +327,16 @@ def create_app(
     engine: QueryEngine | None = None,
     kg: KnowledgeGraph | None = None,
     curator: Curator | None = None,
+    workers: WorkerPool | None = None,
 ) -> FastAPI:
     """The endpoint app. With an update token it opens (and locks) the store directory for
     writes unless ``curator`` is given; otherwise it opens the knowledge graph unless ``kg``
     is given. Uses :func:`~medkg.web.engine.build_engine` unless ``engine`` is given; its
-    worker processes are started first, to start while the graph loads, and the app is
-    returned before they are ready (``/health`` tells when; queries wait for them)."""
-    workers = start_workers(settings) if engine is None else None
+    worker processes (``workers``, else started here) are started first, to start while the
+    graph loads, and the app is returned before they are ready (``/health`` tells when;
+    queries wait for them)."""
+    if workers is None and engine is None:
+        workers = start_workers(settings)
     try:
         curator = curator if curator is not None else open_curator(settings)
         if curator is not None:

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import shutil
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -33,11 +35,19 @@ from typing import Protocol, runtime_checkable
 import anyio.to_thread
 
 from medkg.config import Settings
-from medkg.errors import QueryTimeout
+from medkg.errors import ConfigError, QueryTimeout
 from medkg.execution import QueryAnswer, QueryJob, execute
 from medkg.store import Closure, KnowledgeGraph
 from medkg.threads import call_with_large_stack
-from medkg.workers import WorkerPool, snapshot_paths, write_early_snapshot, write_snapshot
+from medkg.workers import (
+    WorkerPool,
+    snapshot_of,
+    snapshot_paths,
+    write_early_snapshot,
+    write_snapshot,
+)
+
+log = logging.getLogger(__name__)
 
 
 class QueryEngine(Protocol):
@@ -185,9 +195,23 @@ def build_engine(
     if settings.workers == 0:
         return LocalEngine(kg, timeout=settings.timeout)
     early = workers.snapshot if workers is not None else None
-    snapshot = write_snapshot(kg, early.cache_dir if early is not None else _snapshot_dir(settings))
+    if workers is not None and early is not None and early == snapshot_of(kg, early.cache_dir):
+        # The workers load its closure already (from :func:`early_snapshot`). The rest, every
+        # graph (about three times as large, read by a worker on its first query on named
+        # graphs, which waits for it), is written while the server starts.
+        threading.Thread(
+            target=_write_rest, args=(kg, early.cache_dir), name="medkg-snapshot", daemon=True
+        ).start()
+        return workers
+    snapshot = write_snapshot(kg, _snapshot_dir(settings))
     if workers is None:
         return WorkerPool(snapshot, size=settings.workers, timeout=settings.timeout)
-    if snapshot != early:  # else the workers already have it (from :func:`early_snapshot`)
-        workers.switch(snapshot)
+    workers.switch(snapshot)
     return workers
+
+
+def _write_rest(kg: KnowledgeGraph, directory: Path) -> None:
+    try:
+        write_snapshot(kg, directory)
+    except ConfigError as exc:
+        log.error("%s; queries on named graphs will fail", exc)
