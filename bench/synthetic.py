@@ -198,7 +198,7 @@ def measure_growth(sizes: list[int], log: Callable[[str], None]) -> dict[str, An
         for size in sizes:
             path = Path(tmp) / f"synthetic-{size}.nt.gz"
             triples = write(path, size)
-            repeat = REPEAT if triples <= REPEATED_UP_TO else 1
+            repeat = REPEAT if size <= REPEATED_UP_TO else 1
             log(f"growth: {triples:,} synthetic triples: loading and inferring, {repeat}x ...")
             runs = sorted(
                 (_measure_apart(path, 5) for _ in range(repeat)),
