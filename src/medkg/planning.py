@@ -202,9 +202,10 @@ class Planner:
             return sparql
         ordered = order_patterns(sparql, cardinalities)
         if len(sparql) <= REMEMBERED_CHARS:
-            if len(self._ordered) >= self.REMEMBERED:
-                self._ordered.pop(next(iter(self._ordered)), None)  # the oldest
-            self._ordered[sparql] = ordered
+            with self._lock:  # queries may run on several threads (the in-process engine)
+                if len(self._ordered) >= self.REMEMBERED:
+                    self._ordered.pop(next(iter(self._ordered)), None)  # the oldest
+                self._ordered[sparql] = ordered
         return ordered
 
     def ready(self) -> Cardinalities | None:

@@ -300,19 +300,10 @@ class Closure:
         yield from self.inferred
 
 
-def _close(
-    asserted: Sequence[ox.Quad],
-    rules: Sequence[Path],
-    reasoner: Reasoner,
-    inferred_hook: Callable[[list[ox.Triple]], None] | None = None,
-) -> ox.Store:
-    """Infer from the ``asserted`` quads and :func:`assemble` the store; ``inferred_hook``
-    gets the inferred triples first."""
+def _close(asserted: Sequence[ox.Quad], rules: Sequence[Path], reasoner: Reasoner) -> ox.Store:
+    """Infer from the ``asserted`` quads and :func:`assemble` the store."""
     with collector_paused():
-        inferred = infer_triples(asserted, rules, reasoner=reasoner)
-        if inferred_hook is not None:
-            inferred_hook(inferred)
-        return assemble(asserted, inferred)
+        return assemble(asserted, infer_triples(asserted, rules, reasoner=reasoner))
 
 
 def rdflib_dataset(store: ox.Store, graphs: Sequence[OxNamedGraph]) -> Dataset:
@@ -410,21 +401,17 @@ class KnowledgeGraph:
         common = {"resources": resources, "sources": sources, "rules": rules, "key": key}
         if settings.use_cache and cache.load_into(key, store):
             return cls(store, from_cache=True, **common)  # type: ignore[arg-type]
-        graphs: tuple[OxNamedGraph, ...] | None = None
         with collector_paused():
             quads = load_quads(sources)
-
-            def hand_over(inferred: list[ox.Triple]) -> None:
-                nonlocal graphs
-                closure = Closure(key, resources, sources, rules, quads, inferred)
-                graphs = closure.graphs
-                if on_closure is not None:
-                    on_closure(closure)
-
-            store = _close(quads, rules, settings.reasoner, hand_over)
+            inferred = infer_triples(quads, rules, reasoner=settings.reasoner)
+            closure = Closure(key, resources, sources, rules, quads, inferred)
+            if on_closure is not None:
+                on_closure(closure)
+            store = assemble(quads, inferred)
         if settings.use_cache:
             cache.save(key, store)
-        return cls(store, from_cache=False, graphs=graphs, **common)  # type: ignore[arg-type]
+        # the graphs in the closure's order: the one the workers were given with it
+        return cls(store, from_cache=False, graphs=closure.graphs, **common)  # type: ignore[arg-type]
 
     @classmethod
     def from_asserted(
