@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import Bundled
 from medkg.formats import ResultFormat
 from medkg.namespaces import PREFIXES
-from medkg.results import Row, write_boolean, write_solutions
+from medkg.results import NATIVE, Row, count_rows, write_boolean, write_solutions
 
 QUERIES = Path(__file__).resolve().parents[1] / "queries"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -164,3 +164,80 @@ def test_json_text_is_what_the_json_encoder_writes(rows: list[Row]) -> None:
     }
     expected = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
     assert write_solutions(["a", "b"], rows, ResultFormat.JSON) == expected
+
+
+# -- rows counted in pyoxigraph's own answers ----------------------------------------------
+
+# Text that looks like the JSON row separator, XML markup, or a TSV line end.
+_TRAPS = st.lists(
+    st.sampled_from([*'},{"a:[]\\<>&\n\t ', "<result>", '},{"a":', '},{"', "{}"]), max_size=6
+).map("".join)
+_CELLS = st.one_of(
+    st.none(),
+    st.builds(ox.Literal, _TRAPS),
+    st.builds(lambda t: ox.Literal(t, language="en"), _TRAPS),
+    st.builds(
+        lambda s: ox.NamedNode("http://ex/" + s), st.from_regex(r"[a-z:,]{0,5}", fullmatch=True)
+    ),
+)
+
+
+def _answer_store(rows: list[tuple[OxCell, OxCell]]) -> ox.Store:
+    """A store whose ROWS query answers ``rows`` (a cell left None is unbound)."""
+    store = ox.Store()
+    for i, row in enumerate(rows):
+        subject = ox.NamedNode(f"urn:row:{i}")
+        store.add(ox.Quad(subject, ox.NamedNode("urn:row"), ox.Literal(str(i))))
+        for name, cell in zip("ab", row, strict=True):
+            if cell is not None:
+                store.add(ox.Quad(subject, ox.NamedNode(f"urn:{name}"), cell))
+    return store
+
+
+ROWS = (
+    "SELECT ?a ?b WHERE { ?r <urn:row> ?i OPTIONAL { ?r <urn:a> ?a } OPTIONAL { ?r <urn:b> ?b } }"
+)
+OxCell = ox.NamedNode | ox.Literal | None
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(_CELLS, _CELLS), max_size=6))
+def test_rows_are_counted_in_pyoxigraphs_bytes(rows: list[tuple[OxCell, OxCell]]) -> None:
+    store = _answer_store(rows)
+    for fmt in NATIVE:
+        body = _theirs(store, ROWS, fmt)
+        assert count_rows(body, fmt) == len(rows), (fmt, body)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(_TERMS, _TERMS), max_size=4))
+def test_written_as_pyoxigraph_writes(rows: list[Row]) -> None:
+    """A capped answer (medkg's writers) reads exactly as a whole one (pyoxigraph's)."""
+    cells = [tuple(t if not isinstance(t, ox.BlankNode) else None for t in row) for row in rows]
+    store = _answer_store(cells)  # type: ignore[arg-type]
+    variables, solved = _solutions(store, ROWS)
+    for fmt in NATIVE:
+        assert write_solutions(variables, solved, fmt) == _theirs(store, ROWS, fmt), fmt
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT * WHERE {}",  # one row, no variable
+        "SELECT ?x WHERE { FILTER(false) }",  # no row
+        "SELECT ?x WHERE { VALUES ?y { 1 2 3 } }",  # three empty rows
+        'SELECT ?x WHERE { VALUES ?x { "},{\\"x\\":" "a},{" "a},{"@en "{}" } }',
+        # the same without "{}": counted in the bytes, the strings' "},{" told apart
+        'SELECT ?x WHERE { VALUES ?x { "},{\\"x\\":" "a},{" "a},{"@en "},{\\"" } }',
+    ],
+)
+def test_rows_are_counted_in_edge_answers(query: str) -> None:
+    store = ox.Store()
+    expected = len(list(store.query(query)))  # type: ignore[arg-type]
+    for fmt in NATIVE:
+        assert count_rows(_theirs(store, query, fmt), fmt) == expected, fmt
+
+
+def test_csv_rows_are_not_counted_in_bytes() -> None:
+    with pytest.raises(ValueError, match="csv"):
+        count_rows(b"x\r\n", ResultFormat.CSV)

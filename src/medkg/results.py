@@ -13,6 +13,10 @@ needs to write a *capped* prefix of it, so medkg writes the four W3C formats its
 
 The output is byte for byte what pyoxigraph writes for the same solutions, except that
 CSV quotes every field that holds a comma (pyoxigraph leaves IRIs with commas unquoted).
+
+A whole answer is written by pyoxigraph itself, several times faster (see
+:mod:`medkg.execution`): :data:`NATIVE` lists the formats it writes as medkg does, and
+:func:`count_rows` counts the solutions in what it wrote without parsing it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,34 @@ def write_solutions(variables: Sequence[str], rows: Iterable[Row], fmt: ResultFo
     if fmt is ResultFormat.CSV:
         return _table(",".join(variables), rows, ",", "\r\n", _csv_field)
     return _table("\t".join("?" + v for v in variables), rows, "\t", "\n", _tsv_term)
+
+
+#: The formats whose answers pyoxigraph writes the way medkg does (CSV is not one: above).
+NATIVE = frozenset({ResultFormat.JSON, ResultFormat.XML, ResultFormat.TSV})
+
+# A row of pyoxigraph's JSON begins ``{"name":`` after the row before it; a string never
+# holds ``},{"`` followed by a name (its ``"`` would end the string, and a string is
+# followed by ``}`` or ``,``), so only those two counted apart are not row starts.
+_JSON_NEXT_ROW = b'},{"'
+_JSON_NOT_ROWS = (b'},{"}', b'},{",')
+
+
+def count_rows(body: bytes, fmt: ResultFormat) -> int:
+    """The number of solutions in ``body``, a SELECT answer as pyoxigraph writes it in
+    ``fmt`` (one of :data:`NATIVE`), counted in its bytes: a TSV line each after the
+    header, an XML ``<result>`` each (text holds ``&lt;``, never ``<``), and in JSON by the
+    row separators (parsed instead if a row may be empty: ``{}``)."""
+    if fmt is ResultFormat.TSV:
+        return body.count(b"\n") - 1
+    if fmt is ResultFormat.XML:
+        return body.count(b"<result>")
+    if fmt is not ResultFormat.JSON:
+        raise ValueError(f"rows of {fmt.cli_name} answers are not counted in their bytes")
+    if body.endswith(b'"bindings":[]}}'):
+        return 0
+    if b"{}" in body:
+        return len(json.loads(body)["results"]["bindings"])
+    return 1 + body.count(_JSON_NEXT_ROW) - sum(body.count(s) for s in _JSON_NOT_ROWS)
 
 
 def write_boolean(value: bool, fmt: ResultFormat) -> bytes:
@@ -146,6 +178,21 @@ def _xml(text: str) -> str:
     return text.translate(_XML_ESCAPES)
 
 
+_XML_SPACE = " \t\n\r"
+
+
+def _xml_text(text: str) -> str:
+    """A literal's text as pyoxigraph writes it: escaped, and the whitespace it begins or
+    ends with as character references (XML readers may trim it otherwise)."""
+    start = len(text) - len(text.lstrip(_XML_SPACE))
+    if start == len(text):
+        return "".join(f"&#{ord(c)};" for c in text)
+    end = len(text.rstrip(_XML_SPACE))
+    lead = "".join(f"&#{ord(c)};" for c in text[:start])
+    trail = "".join(f"&#{ord(c)};" for c in text[end:])
+    return lead + _xml(text[start:end]) + trail
+
+
 def _xml_term(term: OxTerm) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{_xml(term.value)}</uri>"
@@ -159,7 +206,7 @@ def _xml_term(term: OxTerm) -> str:
                 attributes += f' its:dir="{term.direction}" xmlns:its="{ITS_NS}" its:version="2.0"'
         elif term.datatype.value not in (XSD_STRING, RDF_LANG_STRING):
             attributes = f' datatype="{_xml(term.datatype.value)}"'
-        return f"<literal{attributes}>{_xml(term.value)}</literal>"
+        return f"<literal{attributes}>{_xml_text(term.value)}</literal>"
     return (
         f"<triple><subject>{_xml_term(term.subject)}</subject>"
         f"<predicate>{_xml_term(term.predicate)}</predicate>"
