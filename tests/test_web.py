@@ -480,3 +480,37 @@ async def test_one_access_log_line_per_request(
     assert len(lines) == 2
     assert lines[0].startswith("GET /sparql 200 ") and lines[0].endswith(" ms")
     assert lines[1].startswith("PUT /sparql 405 ")
+
+
+# --------------------------------------------------------------------------------------------
+# Start-up
+
+
+async def _run_lifespan(app: FastAPI) -> list[str]:
+    """Start ``app`` up and shut it down as a server does: the messages it sent."""
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    with anyio.fail_after(60):
+        await app(scope, receive, send)
+    return sent
+
+
+async def test_no_telemetry_exporter_is_configured_from_the_environment(
+    kg: KnowledgeGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """FastAPI adds OpenTelemetry exporters when these are set; medkg's app never does."""
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://192.0.2.1:4318")
+    app = create_app(_settings(tmp_path), kg=kg)
+    with caplog.at_level(logging.DEBUG):
+        sent = await _run_lifespan(app)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert not [r for r in caplog.records if "telemetry" in r.getMessage().lower()]

@@ -360,6 +360,11 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan(endpoint),
+        # FastAPI would add OpenTelemetry exporters named by environment variables
+        # (FASTAPI_OTEL_AUTO_CONFIGURE, OTEL_EXPORTER_OTLP_ENDPOINT): medkg connects to
+        # nothing it was not told to on its command line or in MEDKG_ settings. Providers an
+        # operator installs (opentelemetry-instrument) are still used.
+        telemetry={"auto_configure": False},
     )
     install_middleware(app, settings)
     app.include_router(routes(endpoint))
