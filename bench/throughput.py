@@ -147,7 +147,7 @@ def answer_count(body: bytes) -> int | None:
 
 @dataclass
 class _Tally:
-    latencies: list[float] = field(default_factory=list)
+    latencies: dict[str, list[float]] = field(default_factory=dict)  # by query name
     errors: int = 0
     timeouts: int = 0
     counts: dict[str, int | None] = field(default_factory=dict)
@@ -170,7 +170,7 @@ def _client(url: str, queries: Sequence[Query], offset: int, stop_at: float, tal
     for every server alike."""
     target = urllib.parse.urlsplit(url)
     requests = [_request(query) for query in queries]
-    mine: list[float] = []
+    mine: list[tuple[str, float]] = []
     errors = timeouts = 0
     connection: http.client.HTTPConnection | None = None
     i = offset
@@ -202,7 +202,7 @@ def _client(url: str, queries: Sequence[Query], offset: int, stop_at: float, tal
         if response.status != 200:
             errors += 1
             continue
-        mine.append(elapsed)
+        mine.append((query.name, elapsed))
         if query.name not in tally.counts:
             count = answer_count(data)
             with tally.lock:
@@ -210,15 +210,44 @@ def _client(url: str, queries: Sequence[Query], offset: int, stop_at: float, tal
     if connection is not None:
         connection.close()
     with tally.lock:
-        tally.latencies.extend(mine)
+        for name, elapsed in mine:
+            tally.latencies.setdefault(name, []).append(elapsed)
         tally.errors += errors
         tally.timeouts += timeouts
 
 
+def _percentile(ordered: Sequence[float], fraction: float) -> float | None:
+    """The ``fraction`` percentile of ``ordered`` (sorted): the value at that rank."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def latency_by_query(latencies: Mapping[str, Sequence[float]]) -> dict[str, Any]:
+    """Per query: answers, p50 and p99; and the p99 over every query but the slowest (the
+    one with the highest p50), which says how much of the whole run's tail is that one's."""
+    per_query = {}
+    for name, values in latencies.items():
+        ordered = sorted(values)
+        per_query[name] = {
+            "requests": len(ordered),
+            "p50_s": statistics.median(ordered),
+            "p99_s": _percentile(ordered, 0.99),
+        }
+    slowest = max(per_query, key=lambda n: per_query[n]["p50_s"], default=None)
+    others = sorted(v for n, values in latencies.items() if n != slowest for v in values)
+    return {
+        "per_query": per_query,
+        "slowest": slowest,
+        "p99_without_slowest_s": _percentile(others, 0.99),
+    }
+
+
 def hammer(url: str, queries: Sequence[Query], clients: int, seconds: float) -> dict[str, Any]:
     """``clients`` threads sending ``queries`` round-robin for ``seconds``: answers, failed
-    requests (``timeouts`` of them timed out), q/s, p50 and p99 of the answered ones, and the
-    answer count of the first answer to each query."""
+    requests (``timeouts`` of them timed out), q/s, p50 and p99 of the answered ones (and by
+    query, :func:`latency_by_query`), and the answer count of the first answer to each
+    query."""
     tally = _Tally()
     started = time.perf_counter()
     stop_at = started + seconds
@@ -231,7 +260,7 @@ def hammer(url: str, queries: Sequence[Query], clients: int, seconds: float) -> 
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    latencies = sorted(tally.latencies)
+    latencies = sorted(v for values in tally.latencies.values() for v in values)
     n = len(latencies)
     return {
         "requests": n,
@@ -240,8 +269,9 @@ def hammer(url: str, queries: Sequence[Query], clients: int, seconds: float) -> 
         "wall_s": wall,
         "qps": n / wall if wall else 0.0,
         "p50_s": statistics.median(latencies) if n else None,
-        "p99_s": latencies[min(n - 1, int(0.99 * n))] if n else None,
+        "p99_s": _percentile(latencies, 0.99),
         "counts": {q.name: tally.counts[q.name] for q in queries if q.name in tally.counts},
+        **latency_by_query(tally.latencies),
     }
 
 

@@ -39,6 +39,11 @@ def test_clients_on_kept_alive_connections_get_every_answer(bundled: Bundled) ->
     assert run["counts"] == {"partners": partners, "ask": 1}
     assert 0 < run["p50_s"] <= run["p99_s"] < 1.0
     assert 1.0 <= run["wall_s"] < 1.0 + throughput.GRACE_S
+    per_query = run["per_query"]
+    assert set(per_query) == {"partners", "ask"}
+    assert sum(q["requests"] for q in per_query.values()) == run["requests"]
+    assert all(0 < q["p50_s"] <= q["p99_s"] <= run["p99_s"] * 10 for q in per_query.values())
+    assert run["slowest"] in per_query and run["p99_without_slowest_s"] is not None
 
 
 @pytest.fixture
