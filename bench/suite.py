@@ -436,8 +436,8 @@ def render(results: dict[str, Any]) -> str:
         f"All parts run in sequence by `python -m bench --{results['mode']}` on "
         f"{str(host['date'])[:10]}: {host['cpu']}, {host['cores']} cores, {host['ram_gib']} "
         f"GiB RAM, {host['os']}, {host['python']}; load average at start "
-        f"{host.get('load_average_at_start')}. The machine is shared, so figures are on the "
-        "slow side.",
+        f"{host.get('load_average_at_start')}. The machine is a shared virtual machine whose "
+        "speed drifts from run to run, so a row near its limit can pass or fail with it.",
         "",
         "| target | measured | status | how |",
         "|---|---|---|---|",
