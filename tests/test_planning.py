@@ -13,9 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medkg.errors import QuerySyntaxError
-from medkg.lexer import declared_prefixes, reorder_flat_groups
+from medkg.lexer import declared_prefixes, reorder_flat_groups, rewrite_flat_groups
 from medkg.namespaces import PREFIXES, RDF_NS
-from medkg.planning import Cardinalities, Planner, PredicateCount, order_patterns
+from medkg.planning import (
+    Cardinalities,
+    Planner,
+    PredicateCount,
+    order_patterns,
+    write_plan,
+)
 from medkg.store import KnowledgeGraph
 
 E = "http://e/"
@@ -73,6 +79,35 @@ def test_a_group_already_in_order_is_returned_as_it_is() -> None:
 def test_groups_with_more_than_plain_triples_are_left_alone(query: str) -> None:
     # keywords, blank nodes, nested groups, comments and CONSTRUCT templates stay as written
     assert reorder_flat_groups(query, lambda p: -len(p) if "/a>" in p else 0) == query
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("SELECT ?x WHERE { ?x ?p ?o . ?o ?q ?r }", True),
+        ("SELECT ?x { ?x ?p ?o . ?o ?q ?r }", True),
+        ("SELECT DISTINCT ?x { ?x ?p ?o . ?o ?q ?r }", True),
+        ("ASK { ?x ?p ?o . ?o ?q ?r }", True),
+        ("DESCRIBE ?x WHERE { ?x ?p ?o . ?o ?q ?r }", True),
+        ("CONSTRUCT { ?x ?p ?o } WHERE { ?x ?p ?o . ?o ?q ?r }", True),
+        ("SELECT * WHERE { { SELECT ?x WHERE { ?x ?p ?o . ?o ?q ?r } } ?x ?s ?t }", True),
+        ("CONSTRUCT WHERE { ?x ?p ?o . ?o ?q ?r }", False),  # also the template
+        ("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?x ?p ?o . ?o ?q ?r } }", False),
+        ("SELECT * WHERE { ?a ?b ?c FILTER EXISTS { ?x ?p ?o . ?o ?q ?r } }", False),
+        ("SELECT * WHERE { ?a ?b ?c MINUS { ?x ?p ?o . ?o ?q ?r } }", False),
+        ("SELECT * WHERE { GRAPH ?g { ?x ?p ?o . ?o ?q ?r } }", False),
+        ("SELECT * WHERE { { ?x ?p ?o . ?o ?q ?r } UNION { ?a ?b ?c } }", False),
+    ],
+)
+def test_only_where_clauses_are_flagged_for_plans(query: str, where: bool) -> None:
+    seen: list[bool] = []
+
+    def record(patterns: list[str], is_where: bool) -> None:
+        if patterns == ["?x ?p ?o", "?o ?q ?r"]:
+            seen.append(is_where)
+
+    assert rewrite_flat_groups(query, record) == query  # None: nothing replaced
+    assert seen == [where]
 
 
 def test_wide_groups_are_left_to_the_splitter() -> None:
@@ -171,6 +206,109 @@ def test_any_order_of_a_group_gives_the_same_solutions(
     assert _rows(store.query(reordered)) == _rows(store.query(query))
     ordered = order_patterns(query, Cardinalities.measure(store))
     assert _rows(store.query(ordered)) == _rows(store.query(query))
+
+
+_PLAN_TERMS = st.sampled_from(["?a", "?b", "?c", "?d", "?a", "?b", "e:n0", "e:n1", '"n2"'])
+_PLAN_PATTERN = st.tuples(_PLAN_TERMS, _PREDICATES, _PLAN_TERMS).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    triples=st.lists(
+        st.tuples(
+            st.sampled_from(["n0", "n1", "n2", "n3"]),
+            st.sampled_from(["p", "q", TYPE]),
+            st.sampled_from(["n0", "n1", "n2", "n3", '"n2']),
+        ),
+        min_size=10,
+        max_size=40,
+    ),
+    patterns=st.lists(_PLAN_PATTERN, min_size=1, max_size=6),
+    data=st.data(),
+)
+def test_any_join_plan_gives_the_same_solutions(
+    triples: list[tuple[str, str, str]], patterns: list[str], data: st.DataObject
+) -> None:
+    """Every plan :func:`write_plan` can write (any order, any joins hashed) answers as the
+    group does as written: the subqueries and LATERAL groups lose and add nothing."""
+    store = _store(
+        [
+            (
+                E + s if ":" not in s else s,
+                E + p if ":" not in p else p,
+                E + o if not o.startswith('"') and ":" not in o else o,
+            )
+            for s, p, o in triples
+        ]
+    )
+    order = data.draw(st.permutations(patterns))
+    hashed = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
+    written = "PREFIX e: <http://e/> SELECT * WHERE { " + " . ".join(patterns) + " }"
+    plan = write_plan(list(zip(order, [False, *hashed[1:]], strict=True)))
+    planned = "PREFIX e: <http://e/> SELECT * WHERE { " + plan + " }"
+    assert _rows(store.query(planned)) == _rows(store.query(written))
+
+
+def _triangles(students: int = 600, faculty: int = 40, courses: int = 120) -> ox.Store:
+    """LUBM query 9's shape: advisors, the courses their students take, the courses they
+    teach (a cycle of three properties), and each node's class."""
+    triples = [(f"{E}s{i}", TYPE, f"{E}Student") for i in range(students)]
+    triples += [(f"{E}f{i}", TYPE, f"{E}Faculty") for i in range(faculty)]
+    triples += [(f"{E}c{i}", TYPE, f"{E}Course") for i in range(courses)]
+    triples += [
+        (f"{E}s{i}", f"{E}advisor", f"{E}f{(i * 7) % faculty}") for i in range(0, students, 2)
+    ]
+    triples += [
+        (f"{E}s{i}", f"{E}takes", f"{E}c{(i * k * 13 + k) % courses}")
+        for i in range(students)
+        for k in (1, 2, 3)
+    ]
+    triples += [(f"{E}f{i % faculty}", f"{E}teaches", f"{E}c{i}") for i in range(courses)]
+    return _store(triples)
+
+
+TRIANGLE = (
+    "PREFIX e: <http://e/> SELECT ?x ?y ?c WHERE { ?x a e:Student . ?y a e:Faculty . "
+    "?c a e:Course . ?x e:advisor ?y . ?y e:teaches ?c . ?x e:takes ?c }"
+)
+
+
+def test_a_cycle_is_closed_by_a_hash_join_with_class_checks_last() -> None:
+    store = _triangles()
+    planned = order_patterns(TRIANGLE, Cardinalities.measure(store))
+    assert planned == (
+        "PREFIX e: <http://e/> SELECT ?x ?y ?c WHERE { { SELECT * { { SELECT * { "
+        "?x e:advisor ?y . ?x e:takes ?c } } { SELECT * { ?y e:teaches ?c } } } } "
+        "LATERAL { ?x a e:Student . ?y a e:Faculty . ?c a e:Course } }"
+    )
+    rows = _rows(store.query(planned))
+    assert rows == _rows(store.query(TRIANGLE))
+    assert sum(rows.values()) > 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        TRIANGLE.replace("WHERE {", "WHERE { ?x ?any ?thing OPTIONAL {") + " }",  # not WHERE
+        TRIANGLE.replace("?c a e:Course", "?c e:takes/e:takes ?c"),  # a path
+        TRIANGLE.replace("?c a e:Course", "?c ?p e:Course"),  # a variable predicate
+    ],
+)
+def test_groups_the_model_does_not_cover_are_only_ordered(query: str) -> None:
+    planned = order_patterns(query, Cardinalities.measure(_triangles()))
+    assert "SELECT *" not in planned and "LATERAL" not in planned
+    assert planned != query  # ordered all the same
+
+
+def test_a_chain_is_left_to_nested_loops() -> None:
+    # No cycle: every join is on a fresh variable, and lookups beat scanning.
+    query = (
+        "PREFIX e: <http://e/> SELECT ?x ?y WHERE { ?x e:takes ?c . ?y e:teaches ?c . "
+        "e:f1 e:teaches ?c }"
+    )
+    planned = order_patterns(query, Cardinalities.measure(_triangles()))
+    assert "SELECT *" not in planned and "LATERAL" not in planned
+    assert planned.index("e:f1 e:teaches ?c") < planned.index("?x e:takes ?c")
 
 
 def test_every_example_query_gives_the_same_solutions_ordered(bundled_kg: KnowledgeGraph) -> None:

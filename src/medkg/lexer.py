@@ -302,13 +302,26 @@ class _Group:
     start: int  # offset of "{"
     flat: bool  # only triples so far: no nested group, bracket, keyword or blank node label
     separators: list[tuple[str, int]]  # ("dot" | "semi", offset) at this group's level
+    where: bool  # the group is a WHERE clause (of a query or subquery, not CONSTRUCT WHERE)
 
 
-def _flat_groups(sparql: str) -> list[tuple[int, int, list[tuple[str, int]]]]:
-    """(offset of "{", offset of "}", separators) of every group holding only triples."""
-    found: list[tuple[int, int, list[tuple[str, int]]]] = []
+@dataclass(frozen=True)
+class FlatGroup:
+    """A group holding only triple patterns: the offsets of its braces, its separators, and
+    whether it is a whole ``WHERE`` clause (where a join of subqueries may stand instead)."""
+
+    start: int
+    end: int
+    separators: list[tuple[str, int]]
+    where: bool
+
+
+def _flat_groups(sparql: str) -> list[FlatGroup]:
+    """Every group holding only triples."""
+    found: list[FlatGroup] = []
     stack: list[_Group] = []
     previous = ""
+    keywords: list[str] = []  # the words since the last brace, dot or semicolon
     for match in _BGP_TOKENS.finditer(sparql):
         kind, text = match.lastgroup, match.group()
         if kind in ("space", "comment"):
@@ -318,12 +331,14 @@ def _flat_groups(sparql: str) -> list[tuple[int, int, list[tuple[str, int]]]]:
             if top is not None:
                 top.flat = False
             # A CONSTRUCT template is a set of triples to build, not a pattern.
-            stack.append(_Group(match.start(), previous.upper() != "CONSTRUCT", []))
+            stack.append(
+                _Group(match.start(), previous.upper() != "CONSTRUCT", [], _opens_where(keywords))
+            )
         elif kind == "rbrace":
             if top is not None:
                 stack.pop()
                 if top.flat:
-                    found.append((top.start, match.start(), top.separators))
+                    found.append(FlatGroup(top.start, match.start(), top.separators, top.where))
         elif top is not None:
             if kind == "bracket" or (kind == "word" and text != "a"):
                 top.flat = False
@@ -332,7 +347,24 @@ def _flat_groups(sparql: str) -> list[tuple[int, int, list[tuple[str, int]]]]:
             elif kind in ("dot", "semi"):
                 top.separators.append((kind, match.start()))
         previous = text if kind == "word" else ""
+        if kind in ("lbrace", "rbrace", "dot", "semi"):
+            keywords = []
+        elif kind == "word" and text != "a":
+            keywords.append(text.upper())
     return found
+
+
+#: The last keyword before a ``{`` that opens a query's or subquery's WHERE clause (the
+#: keyword ``WHERE`` is optional but for CONSTRUCT).
+_WHERE_OPENERS = frozenset({"WHERE", "SELECT", "DISTINCT", "REDUCED", "ASK", "DESCRIBE"})
+
+
+def _opens_where(keywords: list[str]) -> bool:
+    """Whether a ``{`` after these keywords opens a WHERE clause (not ``CONSTRUCT WHERE``,
+    whose group is its template too)."""
+    if not keywords or keywords[-1] not in _WHERE_OPENERS:
+        return False
+    return keywords[-2:] != ["CONSTRUCT", "WHERE"]
 
 
 def _patterns(body: str, separators: list[tuple[str, int]], offset: int) -> list[str]:
@@ -380,9 +412,9 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
     if sparql.count(".") + sparql.count(";") < wide:
         return sparql  # too few separators for a group of more than ``wide`` patterns
     rewritten = sparql
-    for start, end, separators in sorted(_flat_groups(sparql), reverse=True):
-        body = sparql[start + 1 : end]
-        patterns = _patterns(body, separators, start + 1)
+    for group in sorted(_flat_groups(sparql), key=lambda g: g.start, reverse=True):
+        start, end = group.start, group.end
+        patterns = _patterns(sparql[start + 1 : end], group.separators, start + 1)
         if len(patterns) <= wide:
             continue
         subqueries = " ".join(
@@ -401,29 +433,44 @@ def _has_comment(text: str) -> bool:
     return "#" in text and any(t.kind == "comment" for t in tokens(text))
 
 
+def rewrite_flat_groups(
+    sparql: str, rewrite: Callable[[list[str], bool], str | None], most: int = WIDE_GROUP
+) -> str:
+    """``sparql`` with the body of every group that holds only triple patterns (as
+    :func:`split_wide_groups` finds them, at most ``most`` of them, ``;`` lists written out,
+    no comment) replaced by ``rewrite(patterns, where)`` unless that is None; ``where``
+    says the group is a whole ``WHERE`` clause (see :class:`FlatGroup`)."""
+    if "{" not in sparql:
+        return sparql
+    rewritten = sparql
+    for group in sorted(_flat_groups(sparql), key=lambda g: g.start, reverse=True):
+        start, end = group.start, group.end
+        body = sparql[start + 1 : end]
+        patterns = _patterns(body, group.separators, start + 1)
+        if len(patterns) < 2 or len(patterns) > most or _has_comment(body):
+            continue
+        replacement = rewrite(patterns, group.where)
+        if replacement is not None:
+            rewritten = rewritten[: start + 1] + " " + replacement + " " + rewritten[end:]
+    return rewritten
+
+
 def reorder_flat_groups(sparql: str, key: Callable[[str], float], most: int = WIDE_GROUP) -> str:
     """``sparql`` with the triple patterns of every group that holds only triple patterns
-    (as :func:`split_wide_groups` finds them, at most ``most`` of them) sorted by ``key``
-    (stable: equal keys keep their order), ``;`` lists written out.
+    (as :func:`rewrite_flat_groups` finds them) sorted by ``key`` (stable: equal keys keep
+    their order), ``;`` lists written out.
 
     The same solutions: a basic graph pattern is a set of triple patterns, and its
     solutions do not depend on the order they are written in (only the order in which
     solutions come out may change, which SPARQL leaves open without ORDER BY). Groups
     with comments are left alone (a comment would swallow the text joined after it).
     """
-    if "{" not in sparql:
-        return sparql
-    rewritten = sparql
-    for start, end, separators in sorted(_flat_groups(sparql), reverse=True):
-        body = sparql[start + 1 : end]
-        patterns = _patterns(body, separators, start + 1)
-        if len(patterns) < 2 or len(patterns) > most or _has_comment(body):
-            continue
+
+    def reorder(patterns: list[str], _where: bool) -> str | None:
         ordered = sorted(patterns, key=key)
-        if ordered == patterns:
-            continue
-        rewritten = rewritten[: start + 1] + " " + " . ".join(ordered) + " " + rewritten[end:]
-    return rewritten
+        return None if ordered == patterns else " . ".join(ordered)
+
+    return rewrite_flat_groups(sparql, reorder, most)
 
 
 def pattern_terms(pattern: str) -> list[str]:
