@@ -249,7 +249,7 @@ def test_any_join_plan_gives_the_same_solutions(
     assert _rows(store.query(planned)) == _rows(store.query(written))
 
 
-def _triangles(students: int = 600, faculty: int = 40, courses: int = 120) -> ox.Store:
+def _triangles(students: int = 4000, faculty: int = 200, courses: int = 800) -> ox.Store:
     """LUBM query 9's shape: advisors, the courses their students take, the courses they
     teach (a cycle of three properties), and each node's class."""
     triples = [(f"{E}s{i}", TYPE, f"{E}Student") for i in range(students)]
@@ -298,6 +298,13 @@ def test_groups_the_model_does_not_cover_are_only_ordered(query: str) -> None:
     planned = order_patterns(query, Cardinalities.measure(_triangles()))
     assert "SELECT *" not in planned and "LATERAL" not in planned
     assert planned != query  # ordered all the same
+
+
+def test_a_small_graph_is_only_ordered() -> None:
+    # 600 students: the patterns match fewer than PLANNED_FROM triples between them.
+    store = _triangles(students=600, faculty=40, courses=120)
+    planned = order_patterns(TRIANGLE, Cardinalities.measure(store))
+    assert "SELECT *" not in planned and planned != TRIANGLE
 
 
 def test_a_chain_is_left_to_nested_loops() -> None:

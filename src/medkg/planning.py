@@ -33,14 +33,15 @@ in the order its planner picks, and that is slow where a group is a cycle: in LU
 9 the last of advisor, teacherOf and takesCourse checks each of thousands of solutions
 with a lookup, where scanning the 1,627 teacherOf triples into a hash table once and
 probing it costs far less (20 ms against 12 ms). So a group that is a whole ``WHERE``
-clause of plain triple patterns is also planned with a cost model (:func:`plan_group`):
-left-deep plans over every subset of its patterns, each join a nested loop or a hash
-join, rows estimated from the same cardinalities with the usual containment assumption
-(of two value sets, the smaller lies in the larger). When the best plan with a hash join
-is :data:`HASH_GAIN` times cheaper than the best plan of nested loops alone, the group is
-written as that plan (:func:`write_plan`): hash joins as joins of ``SELECT *``
-subqueries, which pyoxigraph neither merges nor reorders, nested loops after them in a
-``LATERAL`` group, class checks last. Any other group is only ordered.
+clause of plain triple patterns (at most :data:`MOST_PLANNED`, matching at least
+:data:`PLANNED_FROM` triples between them) is also planned with a cost model
+(:func:`plan_group`): left-deep plans over every subset of its patterns, each join a
+nested loop or a hash join, rows estimated from the same cardinalities with the usual
+containment assumption (of two value sets, the smaller lies in the larger). When the best
+plan with a hash join is :data:`HASH_GAIN` times cheaper than the best plan of nested
+loops alone, the group is written as that plan (:func:`write_plan`): hash joins as joins
+of ``SELECT *`` subqueries, which pyoxigraph neither merges nor reorders, nested loops
+after them in a ``LATERAL`` group, class checks last. Any other group is only ordered.
 
 ::
 
@@ -174,8 +175,12 @@ LOOKUP, SCAN, PROBE, ROW = 1.0, 0.4, 0.2, 0.3
 #: How much cheaper (in the model) a plan with hash joins must be than the best plan of
 #: nested loops alone before a group is rewritten as one.
 HASH_GAIN = 1.3
-#: Groups with more patterns are only ordered (the search visits every subset).
-MOST_PLANNED = 10
+#: Groups with more patterns are only ordered (the search visits every subset: about
+#: 2.5 ms for 6 patterns that share one variable, 17 ms for 8).
+MOST_PLANNED = 6
+#: Groups whose patterns match fewer triples than this between them are only ordered:
+#: however they are joined, they cost less than planning them would.
+PLANNED_FROM = 10_000
 
 
 @dataclass(frozen=True)
@@ -256,7 +261,7 @@ def _extend(plan: _Plan, pattern: _Pattern, hashed: bool) -> _Plan:
     return _Plan(cost, rows, bound, (*plan.steps, _Step(pattern, hashed)))
 
 
-def _best_plan(patterns: list[_Pattern], *, hashing: bool) -> _Plan:
+def _best_plan(patterns: list[_Pattern], *, hashing: bool = False) -> _Plan:
     """The cheapest left-deep plan in the model (every subset visited once): each pattern
     after the first shares a variable with those before it where any does."""
     everything = (1 << len(patterns)) - 1
@@ -342,10 +347,9 @@ def plan_group(
     if where and len(patterns) <= MOST_PLANNED:
         planned = [_planned_pattern(p, cardinalities, prefixes) for p in patterns]
         known = [p for p in planned if p is not None]
-        if len(known) == len(patterns):
+        if len(known) == len(patterns) and sum(p.scanned for p in known) >= PLANNED_FROM:
             hashed = _hash_plan(known)
-            looped = _best_plan(known, hashing=False)
-            if hashed is not None and hashed.cost * HASH_GAIN <= looped.cost:
+            if hashed is not None and hashed.cost * HASH_GAIN <= _best_plan(known).cost:
                 return write_plan([(step.pattern.text, step.hashed) for step in hashed.steps])
     ordered = sorted(patterns, key=lambda p: cardinalities.estimate(p, prefixes))
     return None if ordered == patterns else " . ".join(ordered)
