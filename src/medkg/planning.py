@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 
@@ -239,13 +239,13 @@ def _planned_pattern(
         return None
     domains = (float(count.subjects), float(count.objects))
     triples = float(count.triples)
-    if p == RDF_TYPE and variables[1] is None:
+    is_class = p == RDF_TYPE and variables[1] is None
+    if is_class:
         cls = _iri(object_, prefixes)
         instances = float(cardinalities.classes.get(cls, 0)) if cls is not None else 0.0
         triples, domains = instances, (instances, 1.0)
-    is_class = p == RDF_TYPE and variables[1] is None
-    shape = _Pattern(pattern, (variables[0], variables[1]), domains, triples, 0.0)
-    return _Pattern(pattern, shape.variables, domains, triples, shape.matches({}), is_class)
+    shape = _Pattern(pattern, (variables[0], variables[1]), domains, triples, 0.0, is_class)
+    return replace(shape, scanned=shape.matches({}))  # matches with nothing bound
 
 
 def _extend(plan: _Plan, pattern: _Pattern, hashed: bool) -> _Plan:
