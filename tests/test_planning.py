@@ -183,23 +183,31 @@ _PREDICATES = st.sampled_from(["e:p", "e:q", "a", "?p"])
 _PATTERN = st.tuples(_TERMS, _PREDICATES, _TERMS).map(" ".join)
 
 
+def _random_triples(
+    predicates: list[str], objects: list[str], min_size: int, max_size: int
+) -> st.SearchStrategy[list[tuple[str, str, str]]]:
+    """Triples over four nodes, as :func:`_store` takes them (``"x``: a literal)."""
+
+    def absolute(term: str) -> str:
+        return term if term.startswith('"') or ":" in term else E + term
+
+    nodes = st.sampled_from(["n0", "n1", "n2", "n3"])
+    triple = st.tuples(nodes, st.sampled_from(predicates), st.sampled_from(objects))
+    return st.lists(triple, min_size=min_size, max_size=max_size).map(
+        lambda triples: [(E + s, absolute(p), absolute(o)) for s, p, o in triples]
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(
-    triples=st.lists(
-        st.tuples(
-            st.sampled_from(["n0", "n1", "n2", "n3"]),
-            st.sampled_from(["p", "q"]),
-            st.sampled_from(["n0", "n1", "n2", "n3"]),
-        ),
-        max_size=25,
-    ),
+    triples=_random_triples(["p", "q"], ["n0", "n1", "n2", "n3"], 0, 25),
     patterns=st.lists(_PATTERN, min_size=1, max_size=5),
     data=st.data(),
 )
 def test_any_order_of_a_group_gives_the_same_solutions(
     triples: list[tuple[str, str, str]], patterns: list[str], data: st.DataObject
 ) -> None:
-    store = _store([(E + s, E + p, E + o) for s, p, o in triples])
+    store = _store(triples)
     query = "PREFIX e: <http://e/> SELECT * WHERE { " + " . ".join(patterns) + " }"
     keys = data.draw(st.lists(st.integers(0, 9), min_size=len(patterns), max_size=len(patterns)))
     reordered = reorder_flat_groups(query, lambda p: keys[patterns.index(p)])
@@ -214,15 +222,7 @@ _PLAN_PATTERN = st.tuples(_PLAN_TERMS, _PREDICATES, _PLAN_TERMS).map(" ".join)
 
 @settings(max_examples=200, deadline=None)
 @given(
-    triples=st.lists(
-        st.tuples(
-            st.sampled_from(["n0", "n1", "n2", "n3"]),
-            st.sampled_from(["p", "q", TYPE]),
-            st.sampled_from(["n0", "n1", "n2", "n3", '"n2']),
-        ),
-        min_size=10,
-        max_size=40,
-    ),
+    triples=_random_triples(["p", "q", TYPE], ["n0", "n1", "n2", "n3", '"n2'], 10, 40),
     patterns=st.lists(_PLAN_PATTERN, min_size=1, max_size=6),
     data=st.data(),
 )
@@ -231,16 +231,7 @@ def test_any_join_plan_gives_the_same_solutions(
 ) -> None:
     """Every plan :func:`write_plan` can write (any order, any joins hashed) answers as the
     group does as written: the subqueries and LATERAL groups lose and add nothing."""
-    store = _store(
-        [
-            (
-                E + s if ":" not in s else s,
-                E + p if ":" not in p else p,
-                E + o if not o.startswith('"') and ":" not in o else o,
-            )
-            for s, p, o in triples
-        ]
-    )
+    store = _store(triples)
     order = data.draw(st.permutations(patterns))
     hashed = data.draw(st.lists(st.booleans(), min_size=len(order), max_size=len(order)))
     written = "PREFIX e: <http://e/> SELECT * WHERE { " + " . ".join(patterns) + " }"
