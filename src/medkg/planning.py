@@ -31,8 +31,8 @@ a variable predicate, a path, a list        every triple (last: nothing is known
 pyoxigraph joins the patterns of a group by nested loops (an index lookup per solution)
 in the order its planner picks, and that is slow where a group is a cycle: in LUBM query
 9 the last of advisor, teacherOf and takesCourse checks each of thousands of solutions
-with a lookup, where scanning the 1,627 teacherOf triples into a hash table once and
-probing it costs far less (20 ms against 12 ms). So a group that is a whole ``WHERE``
+with a lookup, where a hash join with one scan of the 1,627 teacherOf triples costs far
+less (20 ms against 12 ms). So a group that is a whole ``WHERE``
 clause of plain triple patterns (at most :data:`MOST_PLANNED`, matching at least
 :data:`PLANNED_FROM` triples between them) is also planned with a cost model
 (:func:`plan_group`): left-deep plans over every subset of its patterns, each join a
@@ -169,8 +169,8 @@ def _iri(term: str, prefixes: Mapping[str, str]) -> str | None:
 
 
 #: The cost model's units (about a microsecond in pyoxigraph's in-memory store): an index
-#: lookup per solution in a nested-loop join, a triple scanned into a hash join's table,
-#: a solution probed against that table, and a solution produced.
+#: lookup per solution in a nested-loop join, a triple scanned for a hash join, a
+#: solution the hash join matches against the other side, and a solution produced.
 LOOKUP, SCAN, PROBE, ROW = 1.0, 0.4, 0.2, 0.3
 #: How much cheaper (in the model) a plan with hash joins must be than the best plan of
 #: nested loops alone before a group is rewritten as one.
