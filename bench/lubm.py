@@ -73,9 +73,11 @@ def default_lubm_dir() -> Path:
 
 
 def describe_dir(directory: Path) -> str:
-    """``directory`` relative to the repository root, for reports (never an absolute path)."""
+    """``directory`` relative to the repository root, for reports (never an absolute path).
+    Symbolic links are not followed: a linked ``../shared`` is reported as such, not as
+    the machine path it points to."""
     try:
-        return os.path.relpath(directory.resolve(), REPO_ROOT)
+        return os.path.relpath(os.path.abspath(directory), REPO_ROOT)
     except ValueError:  # another drive
         return directory.name
 

@@ -25,7 +25,7 @@ from bench.engines import (
     measure_in_turns,
     sparql_endpoint,
 )
-from bench.lubm import LubmQuery
+from bench.lubm import LubmQuery, describe_dir
 
 from conftest import fixture_server_args
 from medkg.store import GraphMode, KnowledgeGraph
@@ -106,3 +106,12 @@ def test_a_wrong_count_through_sparql_fails_the_run() -> None:
     assert _check_counts([_engine(MEDKG_SPARQL, Status.ERROR)], ok) == 1
     # only medkg's ways in are checked
     assert _check_counts([_engine(MEDKG, Status.OK), _engine("rdflib", Status.TIMEOUT)], ok) == 0
+
+
+def test_a_linked_lubm_directory_is_described_by_its_link(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere" / "lubm"
+    target.mkdir(parents=True)
+    (tmp_path / "shared").symlink_to(tmp_path / "elsewhere")
+    described = describe_dir(tmp_path / "shared" / "lubm")
+    assert Path(described).parts[-2:] == ("shared", "lubm")
+    assert not Path(described).is_absolute()
