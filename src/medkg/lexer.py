@@ -317,7 +317,8 @@ class FlatGroup:
 
 
 def _flat_groups(sparql: str) -> list[FlatGroup]:
-    """Every group holding only triples."""
+    """Every group holding only triples, the last first (so that rewriting one leaves the
+    offsets of those before it as they are)."""
     found: list[FlatGroup] = []
     stack: list[_Group] = []
     previous = ""
@@ -351,7 +352,7 @@ def _flat_groups(sparql: str) -> list[FlatGroup]:
             keywords = []
         elif kind == "word" and text != "a":
             keywords.append(text.upper())
-    return found
+    return sorted(found, key=lambda group: group.start, reverse=True)
 
 
 #: The last keyword before a ``{`` that opens a query's or subquery's WHERE clause (the
@@ -412,7 +413,7 @@ def split_wide_groups(sparql: str, wide: int = WIDE_GROUP, chunk: int = CHUNK) -
     if sparql.count(".") + sparql.count(";") < wide:
         return sparql  # too few separators for a group of more than ``wide`` patterns
     rewritten = sparql
-    for group in sorted(_flat_groups(sparql), key=lambda g: g.start, reverse=True):
+    for group in _flat_groups(sparql):
         start, end = group.start, group.end
         patterns = _patterns(sparql[start + 1 : end], group.separators, start + 1)
         if len(patterns) <= wide:
@@ -443,7 +444,7 @@ def rewrite_flat_groups(
     if "{" not in sparql:
         return sparql
     rewritten = sparql
-    for group in sorted(_flat_groups(sparql), key=lambda g: g.start, reverse=True):
+    for group in _flat_groups(sparql):
         start, end = group.start, group.end
         body = sparql[start + 1 : end]
         patterns = _patterns(body, group.separators, start + 1)
@@ -465,12 +466,14 @@ def reorder_flat_groups(sparql: str, key: Callable[[str], float], most: int = WI
     solutions come out may change, which SPARQL leaves open without ORDER BY). Groups
     with comments are left alone (a comment would swallow the text joined after it).
     """
+    return rewrite_flat_groups(sparql, lambda patterns, _where: sorted_body(patterns, key), most)
 
-    def reorder(patterns: list[str], _where: bool) -> str | None:
-        ordered = sorted(patterns, key=key)
-        return None if ordered == patterns else " . ".join(ordered)
 
-    return rewrite_flat_groups(sparql, reorder, most)
+def sorted_body(patterns: list[str], key: Callable[[str], float]) -> str | None:
+    """A group body of ``patterns`` sorted by ``key`` (stable); None when they are in order
+    already."""
+    ordered = sorted(patterns, key=key)
+    return None if ordered == patterns else " . ".join(ordered)
 
 
 def pattern_terms(pattern: str) -> list[str]:

@@ -63,6 +63,7 @@ from medkg.lexer import (
     declared_prefixes,
     pattern_terms,
     rewrite_flat_groups,
+    sorted_body,
 )
 from medkg.namespaces import PREFIXES, RDF_NS
 
@@ -351,8 +352,7 @@ def plan_group(
             hashed = _hash_plan(known)
             if hashed is not None and hashed.cost * HASH_GAIN <= _best_plan(known).cost:
                 return write_plan([(step.pattern.text, step.hashed) for step in hashed.steps])
-    ordered = sorted(patterns, key=lambda p: cardinalities.estimate(p, prefixes))
-    return None if ordered == patterns else " . ".join(ordered)
+    return sorted_body(patterns, lambda p: cardinalities.estimate(p, prefixes))
 
 
 def order_patterns(sparql: str, cardinalities: Cardinalities) -> str:
